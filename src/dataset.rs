@@ -1,0 +1,541 @@
+//! The dense, in-memory annotation dataset that every analysis reads.
+//!
+//! Item, annotator and label strings are interned once into dense `u32` ids. Annotations are
+//! stored as parallel columns sorted by item (then annotator), with an item-to-range index
+//! (`item_offsets`, CSR style), so statistics work on integer slices and rayon can split
+//! items without locks. Ids are assigned in a canonical order (numbers numerically, then
+//! strings lexicographically), so the same annotations give the same ids whatever the row
+//! order of the input.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+/// Sentinel for "no value" in the optional `u32` columns (gold label per item).
+pub const NO_LABEL: u32 = u32::MAX;
+
+/// Measurement level of the labels: decides which disagreements count as how far apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    #[default]
+    Nominal,
+    Ordinal,
+    Interval,
+    Ratio,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Nominal => "nominal",
+            Level::Ordinal => "ordinal",
+            Level::Interval => "interval",
+            Level::Ratio => "ratio",
+        }
+    }
+}
+
+/// Counts of input rows that were read but did not become annotations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Rows whose label was empty: a skip by the annotator, not an annotation.
+    pub empty_label: u64,
+    /// Earlier submissions of an (item, annotator) pair replaced by a later one.
+    pub duplicate: u64,
+    /// Items that ended up with exactly one annotation (no agreement information).
+    pub single_annotation_items: u64,
+}
+
+/// The canonical, columnar annotation dataset.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// Item names; index = item id.
+    pub items: Vec<String>,
+    /// Annotator names; index = annotator id.
+    pub annotators: Vec<String>,
+    /// Label names in label order (numeric, `--order`, or lexicographic); index = label id.
+    pub labels: Vec<String>,
+    /// Numeric value of each label when every label parses as a finite number.
+    pub label_values: Option<Vec<f64>>,
+    /// `item_offsets[i]..item_offsets[i + 1]` is the range of item `i` in the columns below.
+    pub item_offsets: Vec<usize>,
+    /// Annotator id of each annotation (sorted by annotator within an item).
+    pub annotator: Vec<u32>,
+    /// Label id of each annotation.
+    pub label: Vec<u32>,
+    /// Seconds spent on each annotation, `NaN` when unknown. `None` when the input has no timing.
+    pub duration_s: Option<Vec<f32>>,
+    /// Submission time (Unix milliseconds) of each annotation, `i64::MIN` when unknown.
+    pub submitted_at_ms: Option<Vec<i64>>,
+    /// Known right label of each item (`NO_LABEL` when the item is not a gold item).
+    pub gold: Vec<u32>,
+    /// Rows that were read but are not annotations, by reason.
+    pub skipped: Skipped,
+}
+
+impl Dataset {
+    pub fn n_items(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn n_annotators(&self) -> usize {
+        self.annotators.len()
+    }
+
+    pub fn n_labels(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn n_annotations(&self) -> usize {
+        self.label.len()
+    }
+
+    /// Index range of item `item` in the annotation columns.
+    pub fn item_range(&self, item: usize) -> std::ops::Range<usize> {
+        self.item_offsets[item]..self.item_offsets[item + 1]
+    }
+
+    /// Annotator ids of one item's annotations.
+    pub fn item_annotators(&self, item: usize) -> &[u32] {
+        &self.annotator[self.item_range(item)]
+    }
+
+    /// Label ids of one item's annotations.
+    pub fn item_labels(&self, item: usize) -> &[u32] {
+        &self.label[self.item_range(item)]
+    }
+
+    /// Gold label of an item, if it is a gold item.
+    pub fn gold_label(&self, item: usize) -> Option<u32> {
+        let g = self.gold[item];
+        (g != NO_LABEL).then_some(g)
+    }
+
+    pub fn has_gold(&self) -> bool {
+        self.gold.iter().any(|&g| g != NO_LABEL)
+    }
+
+    /// The transposed index: for each annotator, the positions of its annotations.
+    pub fn by_annotator(&self) -> AnnotatorIndex {
+        AnnotatorIndex::build(self)
+    }
+
+    /// Ids of the items annotated at every position (the inverse of `item_offsets`).
+    pub fn annotation_items(&self) -> Vec<u32> {
+        let mut out = vec![0u32; self.n_annotations()];
+        for item in 0..self.n_items() {
+            for slot in &mut out[self.item_range(item)] {
+                *slot = item as u32;
+            }
+        }
+        out
+    }
+
+    /// Build a dataset from `(item, annotator, label)` triples in file order; for tests,
+    /// the simulator and converters. Later duplicates of an (item, annotator) pair win.
+    pub fn from_triples<'a, I>(triples: I) -> Self
+    where
+        I: IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    {
+        let mut builder = DatasetBuilder::default();
+        for (item, annotator, label) in triples {
+            builder.push(Row {
+                item,
+                annotator,
+                label,
+                ..Row::default()
+            });
+        }
+        builder
+            .build(None)
+            .expect("building without a label order cannot fail")
+    }
+}
+
+/// Per-annotator positions into the item-sorted annotation columns (CSR).
+#[derive(Debug, Clone)]
+pub struct AnnotatorIndex {
+    /// `offsets[a]..offsets[a + 1]` is the range of annotator `a` in `positions`.
+    pub offsets: Vec<usize>,
+    /// Positions in the dataset's annotation columns, in item order within each annotator.
+    pub positions: Vec<u32>,
+}
+
+impl AnnotatorIndex {
+    fn build(ds: &Dataset) -> Self {
+        let n = ds.n_annotators();
+        let mut offsets = vec![0usize; n + 1];
+        for &a in &ds.annotator {
+            offsets[a as usize + 1] += 1;
+        }
+        for a in 0..n {
+            offsets[a + 1] += offsets[a];
+        }
+        let mut next = offsets.clone();
+        let mut positions = vec![0u32; ds.n_annotations()];
+        for (pos, &a) in ds.annotator.iter().enumerate() {
+            positions[next[a as usize]] = pos as u32;
+            next[a as usize] += 1;
+        }
+        AnnotatorIndex { offsets, positions }
+    }
+
+    /// Positions of one annotator's annotations.
+    pub fn positions(&self, annotator: usize) -> &[u32] {
+        &self.positions[self.offsets[annotator]..self.offsets[annotator + 1]]
+    }
+}
+
+/// One input row as a reader hands it over (borrowed; nothing is kept as owned rows).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Row<'a> {
+    pub item: &'a str,
+    pub annotator: &'a str,
+    /// Empty means the annotator skipped the item.
+    pub label: &'a str,
+    pub duration_s: Option<f32>,
+    pub submitted_at_ms: Option<i64>,
+    /// The item's known right label, when the row says it is a gold item.
+    pub gold: Option<&'a str>,
+}
+
+/// Why a dataset could not be built (mapped to a located `Error` by the ingest layer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildError {
+    /// A label that `--order` does not list.
+    LabelNotInOrder { label: String },
+    /// Two rows give different gold labels for one item.
+    ConflictingGold {
+        item: String,
+        first: String,
+        second: String,
+    },
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::LabelNotInOrder { label } => {
+                write!(f, "label {label:?} is not listed in --order")
+            }
+            BuildError::ConflictingGold {
+                item,
+                first,
+                second,
+            } => write!(
+                f,
+                "item {item:?} has two different gold labels: {first:?} and {second:?}"
+            ),
+        }
+    }
+}
+
+/// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    /// Sort names canonically; returns the names in their new order and old-id -> new-id.
+    fn canonical(self, order: Option<&[String]>) -> Result<(Vec<String>, Vec<u32>), BuildError> {
+        let mut idx: Vec<u32> = (0..self.names.len() as u32).collect();
+        match order {
+            Some(order) => {
+                let rank: HashMap<&str, usize> = order
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.as_str(), i))
+                    .collect();
+                for name in &self.names {
+                    if !rank.contains_key(&**name) {
+                        return Err(BuildError::LabelNotInOrder {
+                            label: name.to_string(),
+                        });
+                    }
+                }
+                idx.sort_by_key(|&i| rank[&*self.names[i as usize]]);
+            }
+            None => idx.sort_by(|&a, &b| {
+                canonical_cmp(&self.names[a as usize], &self.names[b as usize])
+            }),
+        }
+        let mut remap = vec![0u32; idx.len()];
+        for (new, &old) in idx.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        let mut names: Vec<Option<Box<str>>> = self.names.into_iter().map(Some).collect();
+        let sorted = idx
+            .iter()
+            .map(|&old| names[old as usize].take().unwrap_or_default().into_string())
+            .collect();
+        Ok((sorted, remap))
+    }
+}
+
+/// Numbers before strings, numbers by value, strings by bytes: a total, locale-free order.
+pub fn canonical_cmp(a: &str, b: &str) -> Ordering {
+    match (parse_number(a), parse_number(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.cmp(b)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+/// A label or id read as a finite number, if it is one.
+pub fn parse_number(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingAnnotation {
+    item: u32,
+    annotator: u32,
+    label: u32,
+    duration_s: f32,
+    submitted_at_ms: i64,
+}
+
+/// Accumulates rows, then builds the canonical `Dataset`.
+#[derive(Debug, Default)]
+pub struct DatasetBuilder {
+    items: Interner,
+    annotators: Interner,
+    labels: Interner,
+    pending: Vec<PendingAnnotation>,
+    gold: HashMap<u32, u32>,
+    gold_conflict: Option<BuildError>,
+    has_duration: bool,
+    has_submitted: bool,
+    empty_label: u64,
+}
+
+impl DatasetBuilder {
+    /// Add one row. Empty labels are counted as skips and not stored.
+    pub fn push(&mut self, row: Row<'_>) {
+        let item = self.items.intern(row.item);
+        if let Some(gold) = row.gold.filter(|g| !g.is_empty()) {
+            let label = self.labels.intern(gold);
+            let previous = *self.gold.entry(item).or_insert(label);
+            if previous != label && self.gold_conflict.is_none() {
+                self.gold_conflict = Some(BuildError::ConflictingGold {
+                    item: row.item.to_string(),
+                    first: self.labels.names[previous as usize].to_string(),
+                    second: gold.to_string(),
+                });
+            }
+        }
+        if row.label.is_empty() {
+            self.empty_label += 1;
+            return;
+        }
+        let annotator = self.annotators.intern(row.annotator);
+        let label = self.labels.intern(row.label);
+        self.has_duration |= row.duration_s.is_some();
+        self.has_submitted |= row.submitted_at_ms.is_some();
+        self.pending.push(PendingAnnotation {
+            item,
+            annotator,
+            label,
+            duration_s: row.duration_s.unwrap_or(f32::NAN),
+            submitted_at_ms: row.submitted_at_ms.unwrap_or(i64::MIN),
+        });
+    }
+
+    /// Mark an item as gold with a known label (from a separate gold file).
+    pub fn set_gold(&mut self, item: &str, label: &str) {
+        let item = self.items.intern(item);
+        let label = self.labels.intern(label);
+        self.gold.insert(item, label);
+    }
+
+    /// Canonicalise ids, resolve duplicates (later submission wins, by `submitted_at` when
+    /// both have it, else by input order) and sort annotations by item.
+    pub fn build(self, label_order: Option<&[String]>) -> Result<Dataset, BuildError> {
+        if let Some(conflict) = self.gold_conflict {
+            return Err(conflict);
+        }
+        let (items, item_map) = self.items.canonical(None)?;
+        let (annotators, annotator_map) = self.annotators.canonical(None)?;
+        let (labels, label_map) = self.labels.canonical(label_order)?;
+
+        let mut pending: Vec<(usize, PendingAnnotation)> = self
+            .pending
+            .into_iter()
+            .map(|mut p| {
+                p.item = item_map[p.item as usize];
+                p.annotator = annotator_map[p.annotator as usize];
+                p.label = label_map[p.label as usize];
+                p
+            })
+            .enumerate()
+            .collect();
+        // Sort by (item, annotator, submitted, input order): the last of each run wins.
+        pending.sort_unstable_by(|(ia, a), (ib, b)| {
+            (a.item, a.annotator, a.submitted_at_ms, ia).cmp(&(
+                b.item,
+                b.annotator,
+                b.submitted_at_ms,
+                ib,
+            ))
+        });
+        let mut kept: Vec<PendingAnnotation> = Vec::with_capacity(pending.len());
+        let mut duplicate = 0u64;
+        for (_, p) in pending {
+            match kept.last_mut() {
+                Some(last) if last.item == p.item && last.annotator == p.annotator => {
+                    *last = p;
+                    duplicate += 1;
+                }
+                _ => kept.push(p),
+            }
+        }
+
+        let mut item_offsets = vec![0usize; items.len() + 1];
+        for p in &kept {
+            item_offsets[p.item as usize + 1] += 1;
+        }
+        for i in 0..items.len() {
+            item_offsets[i + 1] += item_offsets[i];
+        }
+        let single_annotation_items = (0..items.len())
+            .filter(|&i| item_offsets[i + 1] - item_offsets[i] == 1)
+            .count() as u64;
+
+        let mut gold = vec![NO_LABEL; items.len()];
+        for (item, label) in self.gold {
+            gold[item_map[item as usize] as usize] = label_map[label as usize];
+        }
+        let label_values = labels
+            .iter()
+            .map(|l| parse_number(l))
+            .collect::<Option<Vec<f64>>>()
+            .filter(|v| !v.is_empty());
+
+        Ok(Dataset {
+            items,
+            annotators,
+            labels,
+            label_values,
+            item_offsets,
+            annotator: kept.iter().map(|p| p.annotator).collect(),
+            label: kept.iter().map(|p| p.label).collect(),
+            duration_s: self
+                .has_duration
+                .then(|| kept.iter().map(|p| p.duration_s).collect()),
+            submitted_at_ms: self
+                .has_submitted
+                .then(|| kept.iter().map(|p| p.submitted_at_ms).collect()),
+            gold,
+            skipped: Skipped {
+                empty_label: self.empty_label,
+                duplicate,
+                single_annotation_items,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_canonical_whatever_the_row_order() {
+        let a = Dataset::from_triples([("2", "bob", "x"), ("10", "amy", "y"), ("2", "amy", "x")]);
+        let b = Dataset::from_triples([("2", "amy", "x"), ("10", "amy", "y"), ("2", "bob", "x")]);
+        assert_eq!(a.items, vec!["2", "10"]);
+        assert_eq!(a.annotators, vec!["amy", "bob"]);
+        assert_eq!(a.annotator, b.annotator);
+        assert_eq!(a.label, b.label);
+        assert_eq!(a.item_offsets, vec![0, 2, 3]);
+        assert_eq!(a.skipped.single_annotation_items, 1);
+    }
+
+    #[test]
+    fn later_duplicate_wins_and_is_counted() {
+        let ds = Dataset::from_triples([("i", "a", "x"), ("i", "a", "y"), ("i", "b", "y")]);
+        assert_eq!(ds.n_annotations(), 2);
+        assert_eq!(ds.labels[ds.label[0] as usize], "y");
+        assert_eq!(ds.skipped.duplicate, 1);
+    }
+
+    #[test]
+    fn submitted_at_beats_file_order() {
+        let mut b = DatasetBuilder::default();
+        let row = |label, t| Row {
+            item: "i",
+            annotator: "a",
+            label,
+            submitted_at_ms: Some(t),
+            ..Row::default()
+        };
+        b.push(row("late", 2000));
+        b.push(row("early", 1000));
+        let ds = b.build(None).unwrap();
+        assert_eq!(ds.labels[ds.label[0] as usize], "late");
+    }
+
+    #[test]
+    fn empty_label_is_a_counted_skip() {
+        let ds = Dataset::from_triples([("i", "a", ""), ("i", "b", "y")]);
+        assert_eq!(ds.n_annotations(), 1);
+        assert_eq!(ds.skipped.empty_label, 1);
+    }
+
+    #[test]
+    fn numeric_labels_sort_by_value_and_carry_values() {
+        let ds = Dataset::from_triples([("i", "a", "10"), ("i", "b", "9"), ("j", "a", "2.5")]);
+        assert_eq!(ds.labels, vec!["2.5", "9", "10"]);
+        assert_eq!(ds.label_values, Some(vec![2.5, 9.0, 10.0]));
+    }
+
+    #[test]
+    fn label_order_is_respected_and_checked() {
+        let mut b = DatasetBuilder::default();
+        for (i, l) in [("1", "good"), ("2", "bad"), ("3", "ok")] {
+            b.push(Row {
+                item: i,
+                annotator: "a",
+                label: l,
+                ..Row::default()
+            });
+        }
+        let order: Vec<String> = ["bad", "ok", "good"].map(String::from).to_vec();
+        let ds = b.build(Some(&order)).unwrap();
+        assert_eq!(ds.labels, order);
+        let mut b = DatasetBuilder::default();
+        b.push(Row {
+            item: "1",
+            annotator: "a",
+            label: "great",
+            ..Row::default()
+        });
+        assert!(matches!(
+            b.build(Some(&order)),
+            Err(BuildError::LabelNotInOrder { .. })
+        ));
+    }
+
+    #[test]
+    fn annotator_index_lists_positions_in_item_order() {
+        let ds = Dataset::from_triples([("1", "a", "x"), ("1", "b", "x"), ("2", "a", "y")]);
+        let idx = ds.by_annotator();
+        assert_eq!(idx.positions(0), &[0, 2]);
+        assert_eq!(idx.positions(1), &[1]);
+    }
+}
