@@ -2,8 +2,11 @@
 //!
 //! Data flows one way: **ingest → Dataset → agreement + quality → Report → render**.
 
+pub mod cli;
 pub mod dataset;
 pub mod error;
+pub mod ingest;
+pub mod run;
 
 pub use dataset::{Dataset, Level};
 pub use error::{Error, Result};

@@ -1,0 +1,224 @@
+//! Command-line arguments (clap derive). Doc comments are the `--help` text. Nothing outside
+//! this module and `run` sees clap types: `InputArgs::ingest_options` turns them into
+//! validated library options.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::dataset::Level;
+use crate::error::{Error, Result};
+use crate::ingest::{ColumnOverrides, Format, IngestOptions};
+
+/// Audit human annotation data: how much annotators agree, and who is not doing the work.
+#[derive(Debug, Parser)]
+#[command(name = "labelaudit", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inter-annotator agreement: every standard coefficient with its uncertainty.
+    Agreement(AgreementArgs),
+    /// Full audit: agreement, consensus, per-annotator signals, flags and pay/review/hold decisions.
+    Audit(AuditArgs),
+    /// Aggregate the labels of each item into one consensus label with its confidence.
+    Consensus(ConsensusArgs),
+    /// Write a synthetic export with known truth and known annotator roles.
+    Simulate(SimulateArgs),
+}
+
+/// Measurement level of the labels.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LevelArg {
+    /// Unordered categories: any two different labels disagree equally.
+    Nominal,
+    /// Ordered categories (numbers, or the order given by --order): near misses count less.
+    Ordinal,
+    /// Numbers whose differences matter (squared distance).
+    Interval,
+    /// Non-negative numbers with a true zero (relative distance).
+    Ratio,
+}
+
+impl From<LevelArg> for Level {
+    fn from(level: LevelArg) -> Level {
+        match level {
+            LevelArg::Nominal => Level::Nominal,
+            LevelArg::Ordinal => Level::Ordinal,
+            LevelArg::Interval => Level::Interval,
+            LevelArg::Ratio => Level::Ratio,
+        }
+    }
+}
+
+/// Input file format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// Comma-, tab- or semicolon-separated with a header (delimiter detected).
+    Csv,
+    /// Tab-separated with a header, no quoting.
+    Tsv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Where the annotations come from and how to read them.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Export files in canonical long form (CSV, TSV or JSONL; `-` reads stdin). Several files
+    /// are read as one batch.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Input format; detected from the extension (then the first byte) when absent.
+    #[arg(long = "from", value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+    /// Measurement level of the labels.
+    #[arg(long, value_enum, default_value = "nominal")]
+    pub level: LevelArg,
+    /// Order of non-numeric ordinal labels, lowest first, e.g. "bad,ok,good".
+    #[arg(long, value_name = "LABELS", value_delimiter = ',')]
+    pub order: Option<Vec<String>>,
+    /// Column holding the item id (default: item, item_id, task or task_id).
+    #[arg(long, value_name = "NAME")]
+    pub item_col: Option<String>,
+    /// Column holding the annotator id (default: annotator, worker, rater, performer, …).
+    #[arg(long, value_name = "NAME")]
+    pub annotator_col: Option<String>,
+    /// Column holding the label (default: label, answer or response).
+    #[arg(long, value_name = "NAME")]
+    pub label_col: Option<String>,
+    /// Gold file with columns item,label: the known right label of honeypot items.
+    #[arg(long, value_name = "FILE")]
+    pub gold: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results are identical for any value.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl InputArgs {
+    /// Validated ingest options.
+    pub fn ingest_options(&self) -> Result<IngestOptions> {
+        let level: Level = self.level.into();
+        if self.order.is_some() && level != Level::Ordinal {
+            return Err(Error::Usage(
+                "--order only applies with --level ordinal".into(),
+            ));
+        }
+        Ok(IngestOptions {
+            columns: ColumnOverrides {
+                item: self.item_col.clone(),
+                annotator: self.annotator_col.clone(),
+                label: self.label_col.clone(),
+            },
+            format: self.format.map(|f| match f {
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Tsv => Format::Tsv,
+                FormatArg::Jsonl => Format::Jsonl,
+            }),
+            level,
+            label_order: self.order.clone(),
+            gold_file: self.gold.clone(),
+        })
+    }
+}
+
+/// Options of the agreement coefficients.
+#[derive(Debug, Args)]
+pub struct AgreementOptionsArgs {
+    /// Minimum number of co-annotated items for a pair's Cohen's kappa.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_shared: usize,
+    /// Bootstrap replicates over items for Krippendorff's alpha (0 disables the interval).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap (and of every other random choice).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct AgreementArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub agreement: AgreementOptionsArgs,
+    /// Print the full report as JSON on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Consensus method (truth inference).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    /// The most frequent label; ties go to the label first in label order.
+    MajorityVote,
+    /// Dawid & Skene (1979): a full confusion matrix per annotator, fitted by EM.
+    DawidSkene,
+    /// One-coin Dawid-Skene: one accuracy per annotator.
+    OneCoin,
+    /// MACE (Hovy et al. 2013): competence and spamming per annotator.
+    Mace,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub agreement: AgreementOptionsArgs,
+    /// Policy file (TOML): thresholds, minimum evidence, false discovery rate, severities.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Consensus method the signals are measured against.
+    #[arg(long, value_enum, default_value = "dawid-skene")]
+    pub method: MethodArg,
+    /// Print the full report as JSON on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 3 when at least one annotator is on hold.
+    #[arg(long)]
+    pub fail_on_hold: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsensusArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Consensus method.
+    #[arg(long, value_enum, default_value = "dawid-skene")]
+    pub method: MethodArg,
+    /// Write `item,label,confidence` CSV to this file (`-` for stdout, the default).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Print JSON (labels, confidence and the model's annotator estimates) instead of CSV.
+    #[arg(long, conflicts_with = "out")]
+    pub json: bool,
+    /// Seed for methods with random restarts (MACE).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Number of items.
+    #[arg(long, default_value_t = 1000)]
+    pub items: usize,
+    /// Number of annotators.
+    #[arg(long, default_value_t = 50)]
+    pub annotators: usize,
+    /// Annotations per item.
+    #[arg(long, default_value_t = 5)]
+    pub overlap: usize,
+    /// Number of labels (classes).
+    #[arg(long, default_value_t = 4)]
+    pub labels: usize,
+    /// Random seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}

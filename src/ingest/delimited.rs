@@ -1,0 +1,202 @@
+//! CSV and TSV readers (RFC 4180 via the `csv` crate). The delimiter of a CSV file is
+//! detected from its header line (`,`, tab or `;`); TSV files are tab-separated without
+//! quoting, as annotation platforms write them.
+
+use std::path::Path;
+
+use super::{ColumnMap, Fields, Format, IngestOptions, RecordSink};
+use crate::dataset::DatasetBuilder;
+use crate::error::{Error, Result};
+
+/// The delimiter that occurs most often outside quotes in the first line; `,` on a tie.
+fn detect_delimiter(bytes: &[u8]) -> u8 {
+    let mut counts = [(b',', 0usize), (b'\t', 0), (b';', 0)];
+    let mut quoted = false;
+    for &b in bytes.iter().take_while(|&&b| b != b'\n') {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (d, n) in counts.iter_mut() {
+                if b == *d {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .fold(
+            (b',', 0),
+            |best, &(d, n)| if n > best.1 { (d, n) } else { best },
+        )
+        .0
+}
+
+fn reader<'b>(bytes: &'b [u8], format: Format) -> csv::Reader<&'b [u8]> {
+    let mut builder = csv::ReaderBuilder::new();
+    builder.has_headers(true).flexible(false);
+    match format {
+        Format::Tsv => builder.delimiter(b'\t').quoting(false),
+        _ => builder.delimiter(detect_delimiter(bytes)),
+    };
+    builder.from_reader(bytes)
+}
+
+fn line_of(record: &csv::ByteRecord) -> u64 {
+    record.position().map(|p| p.line()).unwrap_or(0)
+}
+
+fn csv_error(path: &Path, header: &[String], err: csv::Error) -> Error {
+    let line = err.position().map(|p| p.line());
+    match err.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => Error::data(
+            path,
+            line,
+            format!(
+                "expected {expected_len} fields ({}), found {len}",
+                header.join(",")
+            ),
+        ),
+        csv::ErrorKind::Io(e) => Error::data(path, line, format!("read error: {e}")),
+        _ => Error::data(path, line, err.to_string()),
+    }
+}
+
+fn field<'r>(path: &Path, line: u64, record: &'r csv::ByteRecord, i: usize) -> Result<&'r str> {
+    let raw = record.get(i).unwrap_or_default();
+    std::str::from_utf8(raw).map_err(|e| {
+        Error::data(
+            path,
+            Some(line),
+            format!(
+                "field {}: expected UTF-8 text, found invalid byte 0x{:02x}",
+                i + 1,
+                raw[e.valid_up_to()]
+            ),
+        )
+    })
+}
+
+fn read_header(path: &Path, rdr: &mut csv::Reader<&[u8]>) -> Result<Vec<String>> {
+    let header = rdr.byte_headers().map_err(|e| csv_error(path, &[], e))?;
+    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+        return Err(Error::data(
+            path,
+            Some(1),
+            "expected a header line with item, annotator and label columns, found an empty file",
+        ));
+    }
+    let mut names = Vec::with_capacity(header.len());
+    for (i, raw) in header.iter().enumerate() {
+        let name = std::str::from_utf8(raw).map_err(|_| {
+            Error::data(
+                path,
+                Some(1),
+                format!("header field {}: expected UTF-8 text", i + 1),
+            )
+        })?;
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// Read one CSV/TSV export into the sink; returns the number of data records.
+pub(crate) fn read(
+    path: &Path,
+    bytes: &[u8],
+    format: Format,
+    opts: &IngestOptions,
+    sink: &mut RecordSink<'_>,
+) -> Result<u64> {
+    let mut rdr = reader(bytes, format);
+    let header = read_header(path, &mut rdr)?;
+    let names: Vec<&str> = header.iter().map(String::as_str).collect();
+    let map = ColumnMap::resolve(&names, &opts.columns, path)?;
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(path, &header, e)),
+        }
+        let line = line_of(&record);
+        let opt = |i: Option<usize>| -> Result<Option<&str>> {
+            i.map(|i| field(path, line, &record, i)).transpose()
+        };
+        let fields = Fields {
+            item: field(path, line, &record, map.item)?,
+            annotator: field(path, line, &record, map.annotator)?,
+            label: field(path, line, &record, map.label)?,
+            duration_s: opt(map.duration_s)?,
+            started_at: opt(map.started_at)?,
+            submitted_at: opt(map.submitted_at)?,
+            gold: opt(map.gold)?,
+            is_gold: opt(map.is_gold)?,
+            status: opt(map.status)?,
+        };
+        sink.push(path, line, fields)?;
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+/// Read a gold file (`item,label`, or `item,gold_label`) into the builder.
+pub(crate) fn read_gold(path: &Path, bytes: &[u8], builder: &mut DatasetBuilder) -> Result<()> {
+    let mut rdr = reader(bytes, Format::Csv);
+    let header = read_header(path, &mut rdr)?;
+    let find = |names: &[&str]| {
+        header
+            .iter()
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+    };
+    let (Some(item_col), Some(label_col)) = (
+        find(&["item", "item_id", "task", "task_id"]),
+        find(&["gold_label", "gold", "label", "true_label"]),
+    ) else {
+        return Err(Error::data(
+            path,
+            Some(1),
+            format!(
+                "expected gold columns item,label (or item,gold_label), found {}",
+                header.join(",")
+            ),
+        ));
+    };
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(path, &header, e)),
+        }
+        let line = line_of(&record);
+        let item = field(path, line, &record, item_col)?;
+        let label = field(path, line, &record, label_col)?;
+        if item.is_empty() {
+            return Err(Error::data(
+                path,
+                Some(line),
+                "expected an item id, found an empty field",
+            ));
+        }
+        if !label.is_empty() {
+            builder.set_gold(item, label);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_is_detected_outside_quotes() {
+        assert_eq!(detect_delimiter(b"item;annotator;label\n"), b';');
+        assert_eq!(detect_delimiter(b"item\tannotator\tlabel\n"), b'\t');
+        assert_eq!(detect_delimiter(b"\"a;b;c\",x,y\n"), b',');
+    }
+}

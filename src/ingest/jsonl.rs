@@ -1,0 +1,120 @@
+//! JSON Lines reader: one object per line. Ids and labels may be strings or integers (read
+//! as text); blank lines are allowed; anything else is an error naming the line and field.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::{Fields, RecordSink};
+use crate::error::{Error, Result};
+
+const ITEM: &[&str] = &["item", "item_id", "task", "task_id"];
+const ANNOTATOR: &[&str] = &[
+    "annotator",
+    "annotator_id",
+    "worker",
+    "worker_id",
+    "rater",
+    "performer",
+];
+const LABEL: &[&str] = &["label", "answer", "response"];
+
+fn lookup<'v>(obj: &'v Map<String, Value>, names: &[&str]) -> Option<(&'v str, &'v Value)> {
+    names.iter().find_map(|&n| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(k, v)| (k.as_str(), v))
+    })
+}
+
+fn text<'v>(line: u64, path: &Path, name: &str, v: &'v Value) -> Result<Cow<'v, str>> {
+    match v {
+        Value::String(s) => Ok(Cow::Borrowed(s.as_str())),
+        Value::Number(n) => Ok(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Ok(Cow::Owned(b.to_string())),
+        Value::Null => Ok(Cow::Borrowed("")),
+        Value::Array(_) => Err(Error::data(
+            path,
+            Some(line),
+            format!("field {name:?}: expected a string or number, found a list (multi-label input is not supported yet)"),
+        )),
+        Value::Object(_) => Err(Error::data(
+            path,
+            Some(line),
+            format!("field {name:?}: expected a string or number, found an object"),
+        )),
+    }
+}
+
+/// Read one JSONL export into the sink; returns the number of records.
+pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Result<u64> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut rows = 0u64;
+    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = index as u64 + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let text_line = std::str::from_utf8(raw).map_err(|e| {
+            Error::data(
+                path,
+                Some(line),
+                format!(
+                    "expected UTF-8 text, found invalid byte 0x{:02x} at column {}",
+                    raw[e.valid_up_to()],
+                    e.valid_up_to() + 1
+                ),
+            )
+        })?;
+        let obj: Map<String, Value> = serde_json::from_str(text_line).map_err(|e| {
+            Error::data(
+                path,
+                Some(line),
+                format!("expected a JSON object, found invalid JSON ({e})"),
+            )
+        })?;
+        let required = |names: &[&str], role: &str| -> Result<Cow<'_, str>> {
+            let (name, v) = lookup(&obj, names).ok_or_else(|| {
+                Error::data(
+                    path,
+                    Some(line),
+                    format!("expected a field {:?} ({role}), found none", names[0]),
+                )
+            })?;
+            text(line, path, name, v)
+        };
+        let optional = |names: &[&str]| -> Result<Option<Cow<'_, str>>> {
+            lookup(&obj, names)
+                .map(|(name, v)| text(line, path, name, v))
+                .transpose()
+        };
+        let item = required(ITEM, "the item id")?;
+        let annotator = required(ANNOTATOR, "the annotator id")?;
+        let label = required(LABEL, "the label")?;
+        let duration = optional(&["duration_s", "duration", "lead_time"])?;
+        let started = optional(&["started_at"])?;
+        let submitted = optional(&["submitted_at"])?;
+        let gold = optional(&["gold", "gold_label"])?;
+        let is_gold = optional(&["is_gold"])?;
+        let status = optional(&["status"])?;
+        sink.push(
+            path,
+            line,
+            Fields {
+                item: &item,
+                annotator: &annotator,
+                label: &label,
+                duration_s: duration.as_deref(),
+                started_at: started.as_deref(),
+                submitted_at: submitted.as_deref(),
+                gold: gold.as_deref(),
+                is_gold: is_gold.as_deref(),
+                status: status.as_deref(),
+            },
+        )?;
+        rows += 1;
+    }
+    Ok(rows)
+}
