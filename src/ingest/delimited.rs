@@ -32,7 +32,7 @@ fn detect_delimiter(bytes: &[u8]) -> u8 {
         .0
 }
 
-fn reader<'b>(bytes: &'b [u8], format: Format) -> csv::Reader<&'b [u8]> {
+fn reader(bytes: &[u8], format: Format) -> csv::Reader<&[u8]> {
     let mut builder = csv::ReaderBuilder::new();
     builder.has_headers(true).flexible(false);
     match format {
