@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command};
+use crate::agreement::{self, AgreementOptions};
+use crate::cli::{AgreementOptionsArgs, Cli, Command};
+use crate::report::{self, InputSummary, Report};
 use crate::error::{Error, Result};
 use crate::ingest;
 
@@ -28,13 +30,44 @@ fn stdout_error(e: std::io::Error) -> Error {
     Error::io("<stdout>", e)
 }
 
+/// Use `threads` worker threads for everything rayon runs (all cores when `None`).
+fn configure_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        // A second call in the same process (tests) keeps the first pool: results do not
+        // depend on the thread count, so that is harmless.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    Ok(())
+}
+
+fn agreement_options(level: crate::Level, args: &AgreementOptionsArgs) -> AgreementOptions {
+    AgreementOptions {
+        level,
+        min_shared: args.min_shared,
+        bootstrap: args.bootstrap,
+        seed: args.seed,
+    }
+}
+
 /// Run the parsed command line, writing the report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     match cli.command {
         Command::Agreement(args) => {
-            let loaded = ingest::load(&args.input.files, &args.input.ingest_options()?)?;
-            writeln!(out, "{} annotations", loaded.dataset.n_annotations())
-                .map_err(stdout_error)?;
+            configure_threads(args.input.threads)?;
+            let ingest_options = args.input.ingest_options()?;
+            let loaded = ingest::load(&args.input.files, &ingest_options)?;
+            let options = agreement_options(ingest_options.level, &args.agreement);
+            let agreement = agreement::compute(&loaded.dataset, &options);
+            let report = Report::new(InputSummary::from_loaded(&loaded), agreement);
+            if args.json {
+                report::json::render(&report, out)
+            } else {
+                report::table::render(&report, out)
+            }
+            .map_err(stdout_error)?;
             Ok(Outcome::Done)
         }
         _ => Err(Error::Usage("not available yet".into())),
