@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: **ingest → Dataset → agreement + quality → Report → render**.
 
+pub mod agreement;
 pub mod dataset;
 pub mod error;
 
