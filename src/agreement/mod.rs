@@ -240,9 +240,15 @@ pub struct PairAgreement {
     /// Linear-weighted kappa (ordinal: ranks, interval/ratio: values).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cohen_kappa_linear: Option<Option<f64>>,
+    /// SE of the linear-weighted kappa.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohen_kappa_linear_se: Option<Option<f64>>,
     /// Quadratic-weighted kappa.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cohen_kappa_quadratic: Option<Option<f64>>,
+    /// SE of the quadratic-weighted kappa.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohen_kappa_quadratic_se: Option<Option<f64>>,
     /// Why the unweighted kappa is missing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -397,8 +403,10 @@ pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
             cohen_kappa: p.kappa.value,
             cohen_kappa_se: p.kappa.se,
             cohen_kappa_p_value: p.kappa.p_value,
-            cohen_kappa_linear: p.linear.map(|k| k.value),
-            cohen_kappa_quadratic: p.quadratic.map(|k| k.value),
+            cohen_kappa_linear: p.linear.as_ref().map(|k| k.value),
+            cohen_kappa_linear_se: p.linear.as_ref().map(|k| k.se),
+            cohen_kappa_quadratic: p.quadratic.as_ref().map(|k| k.value),
+            cohen_kappa_quadratic_se: p.quadratic.as_ref().map(|k| k.se),
             reason: p.kappa.reason,
         })
         .collect();
