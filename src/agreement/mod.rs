@@ -453,3 +453,83 @@ pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
         notes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(rows: &[(&str, &str, &str)], level: Level) -> serde_json::Value {
+        let ds = Dataset::from_triples(rows.iter().copied());
+        let opts = AgreementOptions {
+            level,
+            min_shared: 1,
+            bootstrap: 20,
+            ..AgreementOptions::default()
+        };
+        serde_json::to_value(compute(&ds, &opts)).unwrap_or_default()
+    }
+
+    #[test]
+    fn one_category_is_undefined_with_reason_and_null_value() {
+        // reference-values §12: two raters, three items, every rating "a".
+        let rows = [
+            ("1", "r", "a"),
+            ("1", "s", "a"),
+            ("2", "r", "a"),
+            ("2", "s", "a"),
+            ("3", "r", "a"),
+            ("3", "s", "a"),
+        ];
+        let v = report(&rows, Level::Nominal);
+        for name in [
+            "fleiss_kappa",
+            "conger_kappa",
+            "brennan_prediger",
+            "gwet_ac1",
+            "krippendorff_alpha",
+            "light_kappa",
+        ] {
+            let c = &v["coefficients"][name];
+            assert_eq!(c["status"], "undefined", "{name}");
+            assert!(c["value"].is_null(), "{name}");
+            assert!(c["reason"].is_string(), "{name}");
+        }
+        assert_eq!(v["coefficients"]["percent_agreement"]["value"], 1.0);
+        assert!(v["pairs"][0]["cohen_kappa"].is_null());
+        assert!(!v.to_string().contains("NaN"));
+    }
+
+    #[test]
+    fn no_item_with_two_ratings_is_undefined() {
+        let v = report(&[("1", "r", "a"), ("2", "s", "b")], Level::Ordinal);
+        assert_eq!(
+            v["coefficients"]["percent_agreement"]["status"],
+            "undefined"
+        );
+        assert_eq!(v["coefficients"]["gwet_ac2"]["status"], "undefined");
+        assert_eq!(v["pairs"].as_array().map(Vec::len), Some(0));
+    }
+
+    #[test]
+    fn json_shape_by_level() {
+        let rows = [
+            ("1", "r", "1"),
+            ("1", "s", "2"),
+            ("2", "r", "2"),
+            ("2", "s", "2"),
+            ("3", "r", "3"),
+            ("3", "s", "3"),
+        ];
+        let nominal = report(&rows, Level::Nominal);
+        assert!(nominal["coefficients"].get("gwet_ac2").is_none());
+        assert!(nominal["pairs"][0].get("cohen_kappa_linear").is_none());
+        assert_eq!(nominal["level"], "nominal");
+        assert_eq!(nominal["categories"], serde_json::json!(["1", "2", "3"]));
+        let interval = report(&rows, Level::Interval);
+        assert!(interval["coefficients"]["gwet_ac2"]["value"].is_f64());
+        assert!(interval["pairs"][0]["cohen_kappa_quadratic"].is_f64());
+        assert_eq!(interval["weights"], "quadratic_values");
+        let ci = &interval["coefficients"]["krippendorff_alpha"]["ci95"];
+        assert!(ci[0].as_f64() <= ci[1].as_f64());
+    }
+}
