@@ -320,6 +320,19 @@ mod tests {
     }
 
     #[test]
+    fn weighted_kappa_and_se_do_not_depend_on_score_scale_or_unused_categories() {
+        // Label 2 is unused; scores (0,1,_,3) vs (0,10,_,30): same κ_w and SE (the
+        // weights are normalised by the score span, and κ_w and its SE are scale-free).
+        let a = [0, 1, 3, 3, 1, 0, 3];
+        let b = [0, 3, 3, 1, 1, 1, 3];
+        let k1 = cohen_kappa(&a, &b, KappaWeights::Linear(&[0.0, 1.0, 2.0, 3.0]));
+        let k2 = cohen_kappa(&a, &b, KappaWeights::Linear(&[0.0, 10.0, 20.0, 30.0]));
+        let (v1, v2) = (k1.value.unwrap_or(f64::NAN), k2.value.unwrap_or(0.0));
+        assert!((v1 - v2).abs() < 1e-12);
+        assert!((k1.se.unwrap_or(f64::NAN) - k2.se.unwrap_or(0.0)).abs() < 1e-12);
+    }
+
+    #[test]
     fn missing_score_is_an_error_not_a_panic() {
         let k = cohen_kappa(&[0, 5], &[5, 0], KappaWeights::Linear(&[0.0, 1.0]));
         assert_eq!(k.value, None);

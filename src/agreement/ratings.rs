@@ -93,3 +93,32 @@ impl Ratings {
         &self.rater_cat[self.rating_offsets[i]..self.rating_offsets[i + 1]]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{DatasetBuilder, Row};
+
+    #[test]
+    fn drops_unrated_items_and_unused_labels() {
+        let mut b = DatasetBuilder::default();
+        let row = |item, annotator, label| Row {
+            item,
+            annotator,
+            label,
+            ..Row::default()
+        };
+        b.push(row("1", "a", "x"));
+        b.push(row("1", "b", "z"));
+        b.push(row("1", "c", "x"));
+        b.push(row("2", "a", "")); // a skip: item 2 has no rating
+        b.set_gold("3", "y"); // label y only as gold, item 3 unrated
+        let ds = b.build(None).unwrap_or_default();
+        let r = Ratings::from_dataset(&ds);
+        assert_eq!(r.n(), 1);
+        assert_eq!(r.q, 2);
+        assert_eq!(r.item(0), &[(0, 2), (1, 1)]);
+        assert_eq!(r.item_ratings(0), &[(0, 0), (1, 1), (2, 0)]);
+        assert_eq!(r.r, vec![3]);
+    }
+}
