@@ -4,9 +4,9 @@ use std::io::Write;
 
 use crate::agreement::{self, AgreementOptions};
 use crate::cli::{AgreementOptionsArgs, Cli, Command};
-use crate::report::{self, InputSummary, Report};
 use crate::error::{Error, Result};
 use crate::ingest;
+use crate::report::{self, InputSummary, Report};
 
 /// What a finished run means for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,9 @@ fn configure_threads(threads: Option<usize>) -> Result<()> {
         }
         // A second call in the same process (tests) keeps the first pool: results do not
         // depend on the thread count, so that is harmless.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
     Ok(())
 }

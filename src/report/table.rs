@@ -59,7 +59,15 @@ pub fn render_agreement(a: &AgreementReport, out: &mut dyn Write) -> io::Result<
     rows.push(("Krippendorff's alpha", &c.krippendorff_alpha));
     rows.push(("Light's kappa", &c.light_kappa));
     let mut b = Builder::default();
-    b.push_record(["coefficient", "value", "SE", "95% CI", "p", "items", "reading"]);
+    b.push_record([
+        "coefficient",
+        "value",
+        "SE",
+        "95% CI",
+        "p",
+        "items",
+        "reading",
+    ]);
     for (name, e) in rows {
         b.push_record([
             name.to_string(),
@@ -102,10 +110,19 @@ pub fn render_agreement(a: &AgreementReport, out: &mut dyn Write) -> io::Result<
             .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
     });
     if pairs.is_empty() {
-        writeln!(out, "\nNo annotator pair shares enough items for Cohen's kappa.")?;
+        writeln!(
+            out,
+            "\nNo annotator pair shares enough items for Cohen's kappa."
+        )?;
     } else {
         let mut b = Builder::default();
-        b.push_record(["annotator A", "annotator B", "shared items", "Cohen's kappa", "SE"]);
+        b.push_record([
+            "annotator A",
+            "annotator B",
+            "shared items",
+            "Cohen's kappa",
+            "SE",
+        ]);
         for p in pairs.iter().take(10) {
             b.push_record([
                 p.a.clone(),
