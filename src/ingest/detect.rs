@@ -1,0 +1,176 @@
+//! Format detection: `--from` wins; otherwise the first record decides, then the extension.
+//!
+//! Rules, in order (see `detect`):
+//! - JSON array: tasks with `annotations`/`completions` → Label Studio JSON; flat records
+//!   with `annotator` and `id` → Label Studio JSON-MIN.
+//! - JSON object first: `_view_id`/`_input_hash`/`_annotator_id` → Prodigy; a task with
+//!   `annotations` (cloud storage writes one per file) → Label Studio JSON; else JSONL.
+//! - Header line: `WorkerId` and `HITId` → MTurk; any `INPUT:`/`OUTPUT:`/`ASSIGNMENT:`/
+//!   `GOLDEN:` column → Toloka; `annotation_id`, `annotator` and `id` → Label Studio CSV;
+//!   else the canonical CSV/TSV by extension.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::json_array::{first_byte, strip_bom};
+use super::Format;
+
+/// The format of one input file.
+pub(crate) fn detect(path: &Path, bytes: &[u8], forced: Option<Format>) -> Format {
+    match forced {
+        // One `--from label-studio` covers the three exports; the content says which.
+        Some(Format::LabelStudio) => label_studio_kind(bytes),
+        Some(format) => format,
+        None => sniff(path, bytes),
+    }
+}
+
+fn label_studio_kind(bytes: &[u8]) -> Format {
+    match first_byte(bytes) {
+        Some(b'[' | b'{') => match first_json_record(bytes) {
+            Some(obj) if is_min_record(&obj) => Format::LabelStudioMin,
+            _ => Format::LabelStudio,
+        },
+        _ => Format::LabelStudioCsv,
+    }
+}
+
+fn sniff(path: &Path, bytes: &[u8]) -> Format {
+    match first_byte(bytes) {
+        Some(b'[') => label_studio_kind(bytes),
+        Some(b'{') => {
+            let Some(obj) = first_json_record(bytes) else {
+                return Format::Jsonl;
+            };
+            if ["_view_id", "_input_hash", "_annotator_id"]
+                .iter()
+                .any(|k| obj.contains_key(*k))
+            {
+                Format::Prodigy
+            } else if obj.contains_key("annotations") || obj.contains_key("completions") {
+                Format::LabelStudio
+            } else {
+                Format::Jsonl
+            }
+        }
+        _ => {
+            let header = header_names(bytes);
+            let has = |name: &str| header.iter().any(|h| h == name);
+            if has("WorkerId") && has("HITId") {
+                Format::Mturk
+            } else if header.iter().any(|h| {
+                ["INPUT:", "OUTPUT:", "ASSIGNMENT:", "GOLDEN:"]
+                    .iter()
+                    .any(|p| h.starts_with(p))
+            }) {
+                Format::Toloka
+            } else if has("annotation_id") && has("annotator") && has("id") {
+                Format::LabelStudioCsv
+            } else {
+                Format::from_path(path)
+                    .filter(|f| matches!(f, Format::Csv | Format::Tsv))
+                    .unwrap_or(Format::Csv)
+            }
+        }
+    }
+}
+
+/// A JSON-MIN record is flat: `annotator` and `id` at the top, no `annotations` list.
+fn is_min_record(obj: &Map<String, Value>) -> bool {
+    !obj.contains_key("annotations")
+        && !obj.contains_key("completions")
+        && (obj.contains_key("annotator") || obj.contains_key("annotation_id"))
+}
+
+/// The first object of a JSON array, of a JSONL file, or a whole single-object document.
+fn first_json_record(bytes: &[u8]) -> Option<Map<String, Value>> {
+    let bytes = strip_bom(bytes);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = match bytes[start] {
+        b'[' => &bytes[start + 1..],
+        _ => &bytes[start..],
+    };
+    // A stream deserializer stops after the first value, whatever follows (`,` or a line).
+    let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+    match stream.next() {
+        Some(Ok(Value::Object(obj))) => Some(obj),
+        _ => None,
+    }
+}
+
+/// Column names of the first line, quotes removed; the delimiter is `,`, tab or `;`.
+fn header_names(bytes: &[u8]) -> Vec<String> {
+    let bytes = strip_bom(bytes);
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let delimiter = [',', '\t', ';']
+        .into_iter()
+        .max_by_key(|d| line.matches(*d).count())
+        .unwrap_or(',');
+    line.trim_end_matches('\r')
+        .split(delimiter)
+        .map(|h| h.trim().trim_matches('"').to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sniffed(name: &str, text: &str) -> Format {
+        detect(Path::new(name), text.as_bytes(), None)
+    }
+
+    #[test]
+    fn json_arrays_are_label_studio_json_or_min() {
+        let tasks = "[{\"id\": 1, \"data\": {}, \"annotations\": []}]";
+        assert_eq!(sniffed("export.json", tasks), Format::LabelStudio);
+        let min =
+            "[\n{\"text\": \"a\", \"id\": 1, \"sentiment\": \"Positive\", \"annotator\": 3}\n]";
+        assert_eq!(sniffed("export.json", min), Format::LabelStudioMin);
+        let one_task = "{\n \"id\": 1,\n \"annotations\": []\n}";
+        assert_eq!(sniffed("1.json", one_task), Format::LabelStudio);
+    }
+
+    #[test]
+    fn jsonl_with_prodigy_keys_is_prodigy() {
+        let line =
+            "{\"text\":\"a\",\"_input_hash\":-1,\"_view_id\":\"choice\",\"answer\":\"accept\"}\n";
+        assert_eq!(sniffed("db.jsonl", line), Format::Prodigy);
+        assert_eq!(sniffed("db", line), Format::Prodigy);
+        let canonical = "{\"item\":\"1\",\"annotator\":\"a\",\"label\":\"x\"}\n";
+        assert_eq!(sniffed("long.jsonl", canonical), Format::Jsonl);
+    }
+
+    #[test]
+    fn headers_decide_between_platform_tables() {
+        let mturk = "\"HITId\",\"HITTypeId\",\"WorkerId\",\"Answer.sentiment.label\"\n";
+        assert_eq!(sniffed("Batch_1_batch_results.csv", mturk), Format::Mturk);
+        let toloka = "INPUT:text\tOUTPUT:sentiment\tASSIGNMENT:worker_id\n";
+        assert_eq!(sniffed("assignments.tsv", toloka), Format::Toloka);
+        let ls = "\"annotation_id\",\"annotator\",\"created_at\",\"id\",\"sentiment\"\n";
+        assert_eq!(sniffed("project.csv", ls), Format::LabelStudioCsv);
+        assert_eq!(sniffed("long.tsv", "item\tannotator\tlabel\n"), Format::Tsv);
+        assert_eq!(sniffed("long.csv", "item,annotator,label\n"), Format::Csv);
+        assert_eq!(sniffed("-", "item,annotator,label\n"), Format::Csv);
+    }
+
+    #[test]
+    fn from_wins_and_label_studio_is_refined_by_content() {
+        let ls_csv = "annotation_id,annotator,id\n";
+        assert_eq!(
+            detect(Path::new("x.csv"), ls_csv.as_bytes(), Some(Format::Csv)),
+            Format::Csv
+        );
+        assert_eq!(
+            detect(Path::new("x"), ls_csv.as_bytes(), Some(Format::LabelStudio)),
+            Format::LabelStudioCsv
+        );
+        let min = "[{\"id\": 1, \"annotator\": \"a@x.com\", \"s\": \"A\"}]";
+        assert_eq!(
+            detect(Path::new("x"), min.as_bytes(), Some(Format::LabelStudio)),
+            Format::LabelStudioMin
+        );
+    }
+}
