@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 
 /// One top-level record and the line its opening brace is on (1-based).
+#[derive(Debug)]
 pub(crate) struct Element {
     pub line: u64,
     pub value: Value,
