@@ -71,6 +71,8 @@ pub enum FormatArg {
     Mturk,
     /// Toloka results TSV ("Download results").
     Toloka,
+    /// SageMaker Ground Truth worker responses: give the job folder.
+    SagemakerGt,
 }
 
 impl From<FormatArg> for Format {
@@ -83,6 +85,7 @@ impl From<FormatArg> for Format {
             FormatArg::Prodigy => Format::Prodigy,
             FormatArg::Mturk => Format::Mturk,
             FormatArg::Toloka => Format::Toloka,
+            FormatArg::SagemakerGt => Format::SagemakerGt,
         }
     }
 }
@@ -90,8 +93,9 @@ impl From<FormatArg> for Format {
 /// Where the annotations come from and how to read them.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Export files: canonical long form (CSV, TSV or JSONL; `-` reads stdin) or a platform
-    /// export (Label Studio, Prodigy, MTurk, Toloka). Several files are read as one batch.
+    /// Export files: canonical long form (CSV, TSV or JSONL; `-` reads stdin) or platform
+    /// exports (Label Studio, Prodigy, MTurk, Toloka, a SageMaker Ground Truth job folder).
+    /// Several files are read as one batch.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Input format; detected per file from its first record (header names, JSON keys),

@@ -266,3 +266,38 @@ fn from_flag_reads_platform_exports() {
     ])
     .expect_code(0);
 }
+
+/// §10 "Ground Truth order": workers see objects shuffled; the folder number is the item,
+/// whatever the file names or their order say.
+#[test]
+fn sagemaker_items_come_from_the_object_folder() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let response = |worker: &str, label: &str| {
+        format!("{{\"answers\":[{{\"workerId\":\"{worker}\",\"acceptanceTime\":\"2024-05-02T10:04:40.120Z\",\"submissionTime\":\"2024-05-02T10:05:01.311Z\",\"timeSpentInSeconds\":19.8,\"answerContent\":{{\"crowd-classifier\":{{\"label\":\"{label}\"}}}}}}]}}")
+    };
+    let root = dir.path().join("annotations/worker-response/iteration-1");
+    for (object, file, worker, label) in [
+        ("7", "a.json", "w1", "cat"),
+        ("0", "z.json", "w1", "dog"),
+        ("7", "b.json", "w2", "cat"),
+    ] {
+        std::fs::create_dir_all(root.join(object)).unwrap();
+        std::fs::write(root.join(object).join(file), response(worker, label)).unwrap();
+    }
+    let loaded = ingest::load(&[dir.path().to_path_buf()], &IngestOptions::default()).unwrap();
+    assert_eq!(loaded.dataset.items, ["0", "7"]);
+    assert_eq!(
+        loaded.dataset.item_labels(0),
+        [loaded
+            .dataset
+            .labels
+            .iter()
+            .position(|l| l == "dog")
+            .unwrap() as u32]
+    );
+    assert_eq!(loaded.dataset.n_annotations(), 3);
+    let stray = dir.path().join("stray.json");
+    std::fs::write(&stray, response("w3", "cat")).unwrap();
+    let err = ingest::load(&[stray], &IngestOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("object-index folder"), "{err}");
+}

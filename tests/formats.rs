@@ -231,3 +231,20 @@ fn toloka_equals_canonical_without_durations() {
         counts_of(&[("rejected", 1), ("skipped", 1)])
     );
 }
+
+/// Ground Truth has no skip, review or gold: a declined task leaves no file, and the
+/// requester's rejection is invisible, so that answer stays an annotation.
+#[test]
+fn sagemaker_ground_truth_job_folder_equals_canonical() {
+    let loaded = load("sagemaker_job", IngestOptions::default());
+    assert_eq!(loaded.files[0].format, Format::SagemakerGt);
+    assert_eq!(loaded.files[0].rows, 35);
+    let carries = Carries { gold: false, ..ALL };
+    let (rows, _) = long(&loaded.dataset, "sagemaker-gt", carries);
+    let (rejected, others): (BTreeSet<Long>, BTreeSet<Long>) = rows
+        .into_iter()
+        .partition(|r| r.0 == "r-09" && r.1 == "kim");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(others, canonical(carries).0);
+    assert!(loaded.skipped_by_reason.is_empty());
+}

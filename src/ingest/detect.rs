@@ -4,7 +4,9 @@
 //! - JSON array: tasks with `annotations`/`completions` → Label Studio JSON; flat records
 //!   with `annotator` and `id` → Label Studio JSON-MIN.
 //! - JSON object first: `_view_id`/`_input_hash`/`_annotator_id` → Prodigy; a task with
-//!   `annotations` (cloud storage writes one per file) → Label Studio JSON; else JSONL.
+//!   `annotations` (cloud storage writes one per file) → Label Studio JSON; `answers[]` →
+//!   a SageMaker Ground Truth worker-response file; else JSONL.
+//! - A folder → SageMaker Ground Truth job (handled in `load`, before reading bytes).
 //! - Header line: `WorkerId` and `HITId` → MTurk; any `INPUT:`/`OUTPUT:`/`ASSIGNMENT:`/
 //!   `GOLDEN:` column → Toloka; `annotation_id`, `annotator` and `id` → Label Studio CSV;
 //!   else the canonical CSV/TSV by extension.
@@ -50,6 +52,8 @@ fn sniff(path: &Path, bytes: &[u8]) -> Format {
                 Format::Prodigy
             } else if obj.contains_key("annotations") || obj.contains_key("completions") {
                 Format::LabelStudio
+            } else if obj.get("answers").is_some_and(Value::is_array) {
+                Format::SagemakerGt
             } else {
                 Format::Jsonl
             }
@@ -131,6 +135,8 @@ mod tests {
         assert_eq!(sniffed("export.json", min), Format::LabelStudioMin);
         let one_task = "{\n \"id\": 1,\n \"annotations\": []\n}";
         assert_eq!(sniffed("1.json", one_task), Format::LabelStudio);
+        let response = "{\"answers\":[{\"workerId\":\"w\",\"answerContent\":{}}]}";
+        assert_eq!(sniffed("1714644301.json", response), Format::SagemakerGt);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! `DatasetBuilder`. Every error names the file and the physical line.
 //!
 //! Readers: the canonical long form (`delimited`, `jsonl`) and platform exports as the
-//! platforms write them (`label_studio`, `label_studio_min`, `prodigy`, `mturk`, `toloka`);
+//! platforms write them (`label_studio`, `label_studio_min`, `prodigy`, `mturk`, `toloka`, `sagemaker`);
 //! see `shared/formats.md` §11 for each mapping. `detect` picks the reader per file.
 
 mod columns;
@@ -17,6 +17,7 @@ mod label_studio;
 mod label_studio_min;
 mod mturk;
 mod prodigy;
+mod sagemaker;
 mod toloka;
 mod values;
 
@@ -55,6 +56,8 @@ pub enum Format {
     Mturk,
     /// Toloka results TSV: one row per task within an assignment.
     Toloka,
+    /// SageMaker Ground Truth worker responses: a job folder (or one response file).
+    SagemakerGt,
 }
 
 impl Format {
@@ -82,6 +85,7 @@ impl Format {
             Format::Prodigy => "prodigy",
             Format::Mturk => "mturk",
             Format::Toloka => "toloka",
+            Format::SagemakerGt => "sagemaker-gt",
         }
     }
 }
@@ -131,6 +135,17 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
     let mut sink = RecordSink::new(opts);
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
+        // A Ground Truth job is a folder of response files, not one file.
+        if path.is_dir() {
+            let (rows, sha256) = sagemaker::read_dir(path, opts, &mut sink)?;
+            files.push(InputFile {
+                path: path.display().to_string(),
+                sha256,
+                format: Format::SagemakerGt,
+                rows,
+            });
+            continue;
+        }
         let bytes = read_input(path)?;
         let format = detect::detect(path, &bytes, opts.format);
         let rows = match format {
@@ -142,6 +157,7 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
             Format::Prodigy => prodigy::read(path, &bytes, &mut sink)?,
             Format::Mturk => mturk::read(path, &bytes, opts, &mut sink)?,
             Format::Toloka => toloka::read(path, &bytes, opts, &mut sink)?,
+            Format::SagemakerGt => sagemaker::read_file(path, &bytes, opts, &mut sink)?,
         };
         files.push(InputFile {
             path: path.display().to_string(),
