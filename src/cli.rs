@@ -73,6 +73,10 @@ pub enum FormatArg {
     Toloka,
     /// SageMaker Ground Truth worker responses: give the job folder.
     SagemakerGt,
+    /// Labelbox NDJSON export (v2).
+    Labelbox,
+    /// doccano per-user JSONL files (`<username>.jsonl`).
+    Doccano,
 }
 
 impl From<FormatArg> for Format {
@@ -86,6 +90,8 @@ impl From<FormatArg> for Format {
             FormatArg::Mturk => Format::Mturk,
             FormatArg::Toloka => Format::Toloka,
             FormatArg::SagemakerGt => Format::SagemakerGt,
+            FormatArg::Labelbox => Format::Labelbox,
+            FormatArg::Doccano => Format::Doccano,
         }
     }
 }
@@ -94,7 +100,7 @@ impl From<FormatArg> for Format {
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Export files: canonical long form (CSV, TSV or JSONL; `-` reads stdin) or platform
-    /// exports (Label Studio, Prodigy, MTurk, Toloka, a SageMaker Ground Truth job folder).
+    /// exports (Label Studio, Prodigy, MTurk, Toloka, Labelbox, doccano; a Ground Truth job folder).
     /// Several files are read as one batch.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,

@@ -301,3 +301,44 @@ fn sagemaker_items_come_from_the_object_folder() {
     let err = ingest::load(&[stray], &IngestOptions::default()).unwrap_err();
     assert!(err.to_string().contains("object-index folder"), "{err}");
 }
+
+/// §10 "Converters and defaults hide annotators": doccano's collaborative all.jsonl has no
+/// annotator and is refused with the setting to change.
+#[test]
+fn doccano_all_jsonl_is_refused() {
+    let e = err(
+        "all.jsonl",
+        "{\"id\": 1, \"text\": \"a\", \"label\": [\"x\"], \"Comments\": []}\n",
+    );
+    assert!(e.starts_with("all.jsonl: expected per-user files"), "{e}");
+    assert!(e.contains("Share annotations across all users"), "{e}");
+}
+
+/// §10 "Skip rows parsed as labels": a skipped Labelbox label never becomes a label, even
+/// with an answer left in it; a row mixing projects is refused.
+#[test]
+fn labelbox_skips_are_counted_and_projects_not_mixed() {
+    let label = |by: &str, skipped: bool| {
+        format!("{{\"id\":\"l-{by}\",\"label_details\":{{\"created_by\":\"{by}\",\"created_at\":\"2024-05-02T10:05:01.000+00:00\"}},\"performance_details\":{{\"seconds_to_create\":19,\"skipped\":{skipped}}},\"annotations\":{{\"classifications\":[{{\"name\":\"s\",\"radio_answer\":{{\"name\":\"Skip\",\"value\":\"skip\"}}}}]}}}}")
+    };
+    let row = |project: &str, labels: &[String]| {
+        format!(
+            "{{\"data_row\":{{\"id\":\"d1\"}},\"projects\":{{\"{project}\":{{\"labels\":[{}]}}}}}}",
+            labels.join(",")
+        )
+    };
+    let text = row(
+        "p1",
+        &[
+            label("a@x.com", false),
+            label("b@x.com", false),
+            label("c@x.com", true),
+        ],
+    );
+    let loaded = ok("export.ndjson", &text);
+    assert_eq!(loaded.dataset.n_annotations(), 2);
+    assert_eq!(loaded.skipped_by_reason, counts(&[("skipped", 1)]));
+    let mixed = format!("{}\n{}\n", text, row("p2", &[label("a@x.com", false)]));
+    assert!(err("export.ndjson", &mixed)
+        .contains("expected the labels of one project, found several (p1, p2)"));
+}

@@ -248,3 +248,45 @@ fn sagemaker_ground_truth_job_folder_equals_canonical() {
     assert_eq!(others, canonical(carries).0);
     assert!(loaded.skipped_by_reason.is_empty());
 }
+
+/// Labelbox: the benchmark label is the gold; reviews are not read, so the rejected answer
+/// stays an annotation.
+#[test]
+fn labelbox_equals_canonical() {
+    let loaded = load("labelbox_export.ndjson", IngestOptions::default());
+    assert_eq!(loaded.files[0].format, Format::Labelbox);
+    let (rows, gold) = long(&loaded.dataset, "labelbox", ALL);
+    let (rejected, others): (BTreeSet<Long>, BTreeSet<Long>) = rows
+        .into_iter()
+        .partition(|r| r.0 == "r-09" && r.1 == "kim");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!((others, gold), canonical(ALL));
+    assert_eq!(
+        counts(&loaded),
+        counts_of(&[("benchmark", 3), ("skipped", 1)])
+    );
+}
+
+/// doccano: one file per user, no times, no gold, no skip marker (an empty list).
+#[test]
+fn doccano_per_user_files_equal_canonical() {
+    let paths: Vec<PathBuf> = ["alex", "sam", "kim", "lee"]
+        .iter()
+        .map(|u| PathBuf::from(fixture(&format!("formats/doccano/{u}.jsonl"))))
+        .collect();
+    let loaded = ingest::load(&paths, &IngestOptions::default()).expect("doccano loads");
+    assert!(loaded.files.iter().all(|f| f.format == Format::Doccano));
+    let carries = Carries {
+        duration: false,
+        submitted: false,
+        gold: false,
+    };
+    let (rows, _) = long(&loaded.dataset, "doccano", carries);
+    let (rejected, others): (BTreeSet<Long>, BTreeSet<Long>) = rows
+        .into_iter()
+        .partition(|r| r.0 == "r-09" && r.1 == "kim");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(others, canonical(carries).0);
+    // 4 files x 12 examples, 35 labelled: the other 13 are empty lists.
+    assert_eq!(counts(&loaded), counts_of(&[("no_label", 13)]));
+}

@@ -5,7 +5,8 @@
 //!   with `annotator` and `id` → Label Studio JSON-MIN.
 //! - JSON object first: `_view_id`/`_input_hash`/`_annotator_id` → Prodigy; a task with
 //!   `annotations` (cloud storage writes one per file) → Label Studio JSON; `answers[]` →
-//!   a SageMaker Ground Truth worker-response file; else JSONL.
+//!   a SageMaker Ground Truth worker-response file; `data_row` + `projects` → Labelbox;
+//!   `id` + a `label` list and no annotator key → doccano; else JSONL.
 //! - A folder → SageMaker Ground Truth job (handled in `load`, before reading bytes).
 //! - Header line: `WorkerId` and `HITId` → MTurk; any `INPUT:`/`OUTPUT:`/`ASSIGNMENT:`/
 //!   `GOLDEN:` column → Toloka; `annotation_id`, `annotator` and `id` → Label Studio CSV;
@@ -54,6 +55,10 @@ fn sniff(path: &Path, bytes: &[u8]) -> Format {
                 Format::LabelStudio
             } else if obj.get("answers").is_some_and(Value::is_array) {
                 Format::SagemakerGt
+            } else if obj.contains_key("data_row") && obj.contains_key("projects") {
+                Format::Labelbox
+            } else if is_doccano(&obj) {
+                Format::Doccano
             } else {
                 Format::Jsonl
             }
@@ -78,6 +83,27 @@ fn sniff(path: &Path, bytes: &[u8]) -> Format {
             }
         }
     }
+}
+
+/// doccano: an example `id` with a `label` list and no annotator key (the canonical JSONL
+/// always names its annotator).
+fn is_doccano(obj: &Map<String, Value>) -> bool {
+    let annotator_keys = [
+        "annotator",
+        "annotator_id",
+        "worker",
+        "worker_id",
+        "rater",
+        "performer",
+    ];
+    obj.contains_key("id")
+        && obj
+            .get("label")
+            .or_else(|| obj.get("cats"))
+            .is_some_and(Value::is_array)
+        && !obj
+            .keys()
+            .any(|k| annotator_keys.contains(&k.to_ascii_lowercase().as_str()))
 }
 
 /// A JSON-MIN record is flat: `annotator` and `id` at the top, no `annotations` list.
@@ -147,6 +173,12 @@ mod tests {
         assert_eq!(sniffed("db", line), Format::Prodigy);
         let canonical = "{\"item\":\"1\",\"annotator\":\"a\",\"label\":\"x\"}\n";
         assert_eq!(sniffed("long.jsonl", canonical), Format::Jsonl);
+        let multi = "{\"item\":\"1\",\"annotator\":\"a\",\"label\":[\"x\"],\"id\":3}\n";
+        assert_eq!(sniffed("long.jsonl", multi), Format::Jsonl);
+        let doccano = "{\"id\": 42, \"text\": \"a\", \"label\": [\"mixed\"], \"Comments\": []}\n";
+        assert_eq!(sniffed("alex.jsonl", doccano), Format::Doccano);
+        let labelbox = "{\"data_row\":{\"id\":\"c1\"},\"projects\":{}}\n";
+        assert_eq!(sniffed("export.ndjson", labelbox), Format::Labelbox);
     }
 
     #[test]

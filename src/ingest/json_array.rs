@@ -126,6 +126,26 @@ pub(crate) fn elements(path: &Path, bytes: &[u8]) -> Result<Vec<Element>> {
     ))
 }
 
+/// The objects of a JSON Lines file with their line numbers; blank lines are skipped.
+pub(crate) fn lines(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, Map<String, Value>)>> {
+    let mut out = Vec::new();
+    for (index, raw) in strip_bom(bytes).split(|&b| b == b'\n').enumerate() {
+        let line = index as u64 + 1;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let obj = serde_json::from_slice::<Map<String, Value>>(raw).map_err(|e| {
+            Error::data(
+                path,
+                Some(line),
+                format!("expected a JSON object, found invalid JSON ({e})"),
+            )
+        })?;
+        out.push((line, obj));
+    }
+    Ok(out)
+}
+
 /// The object inside an element, or a located error.
 pub(crate) fn object<'v>(path: &Path, el: &'v Element) -> Result<&'v Map<String, Value>> {
     el.value.as_object().ok_or_else(|| {

@@ -5,16 +5,19 @@
 //! `DatasetBuilder`. Every error names the file and the physical line.
 //!
 //! Readers: the canonical long form (`delimited`, `jsonl`) and platform exports as the
-//! platforms write them (`label_studio`, `label_studio_min`, `prodigy`, `mturk`, `toloka`, `sagemaker`);
+//! platforms write them (`label_studio`, `label_studio_min`, `prodigy`, `mturk`, `toloka`, `sagemaker`,
+//! `labelbox`, `doccano`);
 //! see `shared/formats.md` §11 for each mapping. `detect` picks the reader per file.
 
 mod columns;
 mod delimited;
 mod detect;
+mod doccano;
 mod json_array;
 mod jsonl;
 mod label_studio;
 mod label_studio_min;
+mod labelbox;
 mod mturk;
 mod prodigy;
 mod sagemaker;
@@ -58,6 +61,10 @@ pub enum Format {
     Toloka,
     /// SageMaker Ground Truth worker responses: a job folder (or one response file).
     SagemakerGt,
+    /// Labelbox NDJSON export (v2): one line per data row, labels nested per project.
+    Labelbox,
+    /// doccano per-user JSONL (`<username>.jsonl`), text classification.
+    Doccano,
 }
 
 impl Format {
@@ -86,6 +93,8 @@ impl Format {
             Format::Mturk => "mturk",
             Format::Toloka => "toloka",
             Format::SagemakerGt => "sagemaker-gt",
+            Format::Labelbox => "labelbox",
+            Format::Doccano => "doccano",
         }
     }
 }
@@ -158,6 +167,8 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
             Format::Mturk => mturk::read(path, &bytes, opts, &mut sink)?,
             Format::Toloka => toloka::read(path, &bytes, opts, &mut sink)?,
             Format::SagemakerGt => sagemaker::read_file(path, &bytes, opts, &mut sink)?,
+            Format::Labelbox => labelbox::read(path, &bytes, opts, &mut sink)?,
+            Format::Doccano => doccano::read(path, &bytes, &mut sink)?,
         };
         files.push(InputFile {
             path: path.display().to_string(),

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::json_array::{id_text, strip_bom};
+use super::json_array::{self, id_text};
 use super::{Fields, RecordSink};
 use crate::error::{Error, Result};
 
@@ -53,7 +53,7 @@ fn kind_of(view: &str, obj: &Map<String, Value>) -> std::result::Result<Kind, St
 
 /// Read one Prodigy export; returns the number of lines read.
 pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Result<u64> {
-    let records = parse_lines(path, bytes)?;
+    let records = json_array::lines(path, bytes)?;
     let mut first_kind: Option<(Kind, String, u64)> = None;
     let mut questions = BTreeSet::new();
     for (line, obj) in &records {
@@ -164,25 +164,6 @@ fn unix_to_rfc3339(v: &Value) -> Option<String> {
         .ok()?
         .format(&Rfc3339)
         .ok()
-}
-
-fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, Map<String, Value>)>> {
-    let mut out = Vec::new();
-    for (index, raw) in strip_bom(bytes).split(|&b| b == b'\n').enumerate() {
-        let line = index as u64 + 1;
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let obj = serde_json::from_slice::<Map<String, Value>>(raw).map_err(|e| {
-            Error::data(
-                path,
-                Some(line),
-                format!("expected a JSON object, found invalid JSON ({e})"),
-            )
-        })?;
-        out.push((line, obj));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
