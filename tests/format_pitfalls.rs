@@ -383,7 +383,8 @@ fn damaged_exports_never_panic() {
                     format: Some(format),
                     ..IngestOptions::default()
                 };
-                let outcome = std::panic::catch_unwind(|| ingest::load(&[path.clone()], &opts));
+                let outcome =
+                    std::panic::catch_unwind(|| ingest::load(std::slice::from_ref(&path), &opts));
                 assert!(
                     outcome.is_ok(),
                     "{file} cut at {step}/12 read as {format:?} panicked"
