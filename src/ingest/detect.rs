@@ -31,12 +31,34 @@ pub(crate) fn detect(path: &Path, bytes: &[u8], forced: Option<Format>) -> Forma
 
 fn label_studio_kind(bytes: &[u8]) -> Format {
     match first_byte(bytes) {
-        Some(b'[' | b'{') => match first_json_record(bytes) {
-            Some(obj) if is_min_record(&obj) => Format::LabelStudioMin,
-            _ => Format::LabelStudio,
-        },
+        // Not only the first record: JSON-MIN writes a task without annotations as a record
+        // with no `annotator`, and that record may come first.
+        Some(b'[' | b'{') => {
+            if has_key(bytes, "annotations") || has_key(bytes, "completions") {
+                Format::LabelStudio
+            } else if has_key(bytes, "annotator") || has_key(bytes, "annotation_id") {
+                Format::LabelStudioMin
+            } else {
+                Format::LabelStudio
+            }
+        }
         _ => Format::LabelStudioCsv,
     }
+}
+
+/// Whether `"key"` occurs as an object key anywhere (not inside a string: there its quotes
+/// would be escaped). A linear scan, so detection costs no JSON parse of a large export.
+fn has_key(bytes: &[u8], key: &str) -> bool {
+    let needle = format!("\"{key}\"");
+    let needle = needle.as_bytes();
+    bytes.windows(needle.len()).enumerate().any(|(i, w)| {
+        w == needle
+            && (i == 0 || bytes[i - 1] != b'\\')
+            && bytes[i + needle.len()..]
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                == Some(&b':')
+    })
 }
 
 fn sniff(path: &Path, bytes: &[u8]) -> Format {
@@ -106,13 +128,6 @@ fn is_doccano(obj: &Map<String, Value>) -> bool {
             .any(|k| annotator_keys.contains(&k.to_ascii_lowercase().as_str()))
 }
 
-/// A JSON-MIN record is flat: `annotator` and `id` at the top, no `annotations` list.
-fn is_min_record(obj: &Map<String, Value>) -> bool {
-    !obj.contains_key("annotations")
-        && !obj.contains_key("completions")
-        && (obj.contains_key("annotator") || obj.contains_key("annotation_id"))
-}
-
 /// The first object of a JSON array, of a JSONL file, or a whole single-object document.
 fn first_json_record(bytes: &[u8]) -> Option<Map<String, Value>> {
     let bytes = strip_bom(bytes);
@@ -159,6 +174,11 @@ mod tests {
         let min =
             "[\n{\"text\": \"a\", \"id\": 1, \"sentiment\": \"Positive\", \"annotator\": 3}\n]";
         assert_eq!(sniffed("export.json", min), Format::LabelStudioMin);
+        let min_empty_first = "[{\"text\": \"no annotations\", \"id\": 2},\n{\"text\": \"says \\\"annotations\\\": 1\", \"id\": 1, \"annotator\": 3}]";
+        assert_eq!(
+            sniffed("export.json", min_empty_first),
+            Format::LabelStudioMin
+        );
         let one_task = "{\n \"id\": 1,\n \"annotations\": []\n}";
         assert_eq!(sniffed("1.json", one_task), Format::LabelStudio);
         let response = "{\"answers\":[{\"workerId\":\"w\",\"answerContent\":{}}]}";
