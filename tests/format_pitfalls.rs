@@ -393,3 +393,41 @@ fn damaged_exports_never_panic() {
         }
     }
 }
+
+/// Toloka: an exported `ASSIGNMENT:task_id` is the item; suite times give no duration.
+#[test]
+fn toloka_task_id_is_the_item_when_exported() {
+    let text = "INPUT:text\tOUTPUT:s\tASSIGNMENT:task_id\tASSIGNMENT:worker_id\tASSIGNMENT:status\tASSIGNMENT:started\tASSIGNMENT:submitted\n\
+                a\tx\t0001\tw1\tAPPROVED\t2024-05-02T10:04:40.120\t2024-05-02T10:06:02.518\n\
+                b\ty\t0002\tw1\tAPPROVED\t2024-05-02T10:04:40.120\t2024-05-02T10:06:02.518\n";
+    let loaded = ok("results.tsv", text);
+    assert_eq!(loaded.dataset.items, ["0001", "0002"]);
+    assert!(loaded.dataset.duration_s.is_none());
+    assert_eq!(
+        loaded.dataset.submitted_at_ms.as_deref(),
+        Some(&[1_714_644_362_518, 1_714_644_362_518][..]),
+        "offset-less times are UTC"
+    );
+}
+
+/// MTurk: `Answer.taskAnswers` JSON and a user-named gold column.
+#[test]
+fn mturk_task_answers_and_gold_column() {
+    let header = mturk_header(&["Input.truth", "Answer.taskAnswers"]);
+    let row = |worker: &str, truth: &str, label: &str| {
+        format!("\"H1\",\"A{worker}\",\"{worker}\",\"Submitted\",\"\",\"\",\"\",\"r-1\",\"{truth}\",\"[{{\"\"sentiment\"\":{{\"\"label\"\":\"\"{label}\"\"}}}}]\"")
+    };
+    let text = [
+        header,
+        row("W1", "Positive", "Positive"),
+        row("W2", "Positive", "Negative"),
+    ]
+    .join("\n");
+    let opts = IngestOptions {
+        gold_column: Some("truth".into()),
+        ..IngestOptions::default()
+    };
+    let loaded = load_text("batch.csv", &text, &opts).unwrap();
+    assert_eq!(loaded.dataset.labels, ["Negative", "Positive"]);
+    assert_eq!(loaded.dataset.gold_label(0), Some(1));
+}
