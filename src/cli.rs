@@ -57,22 +57,55 @@ impl From<LevelArg> for Level {
 /// Input file format.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {
-    /// Comma-, tab- or semicolon-separated with a header (delimiter detected).
+    /// Canonical long form: comma-, tab- or semicolon-separated with a header.
     Csv,
-    /// Tab-separated with a header, no quoting.
+    /// Canonical long form: tab-separated with a header, no quoting.
     Tsv,
-    /// One JSON object per line.
+    /// Canonical long form: one JSON object per line.
     Jsonl,
+    /// Label Studio export: JSON (tasks with annotations), JSON-MIN or CSV (told by content).
+    LabelStudio,
+    /// Prodigy `db-out` JSONL.
+    Prodigy,
+    /// Amazon Mechanical Turk batch results CSV.
+    Mturk,
+    /// Toloka results TSV ("Download results").
+    Toloka,
+    /// SageMaker Ground Truth worker responses: give the job folder.
+    SagemakerGt,
+    /// Labelbox NDJSON export (v2).
+    Labelbox,
+    /// doccano per-user JSONL files (`<username>.jsonl`).
+    Doccano,
+}
+
+impl From<FormatArg> for Format {
+    fn from(format: FormatArg) -> Format {
+        match format {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Tsv => Format::Tsv,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::LabelStudio => Format::LabelStudio,
+            FormatArg::Prodigy => Format::Prodigy,
+            FormatArg::Mturk => Format::Mturk,
+            FormatArg::Toloka => Format::Toloka,
+            FormatArg::SagemakerGt => Format::SagemakerGt,
+            FormatArg::Labelbox => Format::Labelbox,
+            FormatArg::Doccano => Format::Doccano,
+        }
+    }
 }
 
 /// Where the annotations come from and how to read them.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Export files in canonical long form (CSV, TSV or JSONL; `-` reads stdin). Several files
-    /// are read as one batch.
+    /// Export files: canonical long form (CSV, TSV or JSONL; `-` reads stdin) or platform
+    /// exports (Label Studio, Prodigy, MTurk, Toloka, Labelbox, doccano; a Ground Truth job folder).
+    /// Several files are read as one batch.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Input format; detected from the extension (then the first byte) when absent.
+    /// Input format; detected per file from its first record (header names, JSON keys),
+    /// then its extension, when absent.
     #[arg(long = "from", value_enum, value_name = "FORMAT")]
     pub format: Option<FormatArg>,
     /// Measurement level of the labels.
@@ -87,9 +120,15 @@ pub struct InputArgs {
     /// Column holding the annotator id (default: annotator, worker, rater, performer, …).
     #[arg(long, value_name = "NAME")]
     pub annotator_col: Option<String>,
-    /// Column holding the label (default: label, answer or response).
+    /// Column holding the label (default: label, answer or response). Platform exports: the
+    /// answer field (MTurk `Answer.NAME`), output (Toloka `OUTPUT:NAME`) or control
+    /// (Label Studio `from_name`) to read.
     #[arg(long, value_name = "NAME")]
     pub label_col: Option<String>,
+    /// Platform exports: column holding each item's gold label (MTurk default
+    /// `Input.gold_label` when present).
+    #[arg(long, value_name = "NAME")]
+    pub gold_col: Option<String>,
     /// Gold file with columns item,label: the known right label of honeypot items.
     #[arg(long, value_name = "FILE")]
     pub gold: Option<PathBuf>,
@@ -113,14 +152,11 @@ impl InputArgs {
                 annotator: self.annotator_col.clone(),
                 label: self.label_col.clone(),
             },
-            format: self.format.map(|f| match f {
-                FormatArg::Csv => Format::Csv,
-                FormatArg::Tsv => Format::Tsv,
-                FormatArg::Jsonl => Format::Jsonl,
-            }),
+            format: self.format.map(Format::from),
             level,
             label_order: self.order.clone(),
             gold_file: self.gold.clone(),
+            gold_column: self.gold_col.clone(),
         })
     }
 }

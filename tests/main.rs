@@ -4,6 +4,10 @@
 mod agreement_properties;
 /// Published reference cases and randomized cases against Python oracles.
 mod agreement_reference;
+/// Platform pitfalls of shared/formats.md §10.
+mod format_pitfalls;
+/// One batch in every platform format gives the canonical dataset.
+mod formats;
 /// Runs the binary and compares output.
 mod harness;
 /// Malformed inputs: exact messages and exit codes.

@@ -32,7 +32,9 @@ fn detect_delimiter(bytes: &[u8]) -> u8 {
         .0
 }
 
-fn reader(bytes: &[u8], format: Format) -> csv::Reader<&[u8]> {
+/// A CSV reader for `format`: TSV is tab-separated without quoting; anything else has its
+/// delimiter detected and RFC 4180 quoting.
+pub(crate) fn reader(bytes: &[u8], format: Format) -> csv::Reader<&[u8]> {
     let mut builder = csv::ReaderBuilder::new();
     builder.has_headers(true).flexible(false);
     match format {
@@ -42,7 +44,8 @@ fn reader(bytes: &[u8], format: Format) -> csv::Reader<&[u8]> {
     builder.from_reader(bytes)
 }
 
-fn line_of(record: &csv::ByteRecord) -> u64 {
+/// The physical line a record starts on.
+pub(crate) fn line_of(record: &csv::ByteRecord) -> u64 {
     record.position().map(|p| p.line()).unwrap_or(0)
 }
 
@@ -64,7 +67,13 @@ fn csv_error(path: &Path, header: &[String], err: csv::Error) -> Error {
     }
 }
 
-fn field<'r>(path: &Path, line: u64, record: &'r csv::ByteRecord, i: usize) -> Result<&'r str> {
+/// Field `i` of a record as UTF-8 text, or a located error.
+pub(crate) fn field<'r>(
+    path: &Path,
+    line: u64,
+    record: &'r csv::ByteRecord,
+    i: usize,
+) -> Result<&'r str> {
     let raw = record.get(i).unwrap_or_default();
     std::str::from_utf8(raw).map_err(|e| {
         Error::data(
@@ -79,7 +88,8 @@ fn field<'r>(path: &Path, line: u64, record: &'r csv::ByteRecord, i: usize) -> R
     })
 }
 
-fn read_header(path: &Path, rdr: &mut csv::Reader<&[u8]>) -> Result<Vec<String>> {
+/// The header names, or a located error for an empty file or non-UTF-8 names.
+pub(crate) fn read_header(path: &Path, rdr: &mut csv::Reader<&[u8]>) -> Result<Vec<String>> {
     let header = rdr.byte_headers().map_err(|e| csv_error(path, &[], e))?;
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(Error::data(
@@ -100,6 +110,17 @@ fn read_header(path: &Path, rdr: &mut csv::Reader<&[u8]>) -> Result<Vec<String>>
         names.push(name.to_string());
     }
     Ok(names)
+}
+
+/// Read the next record into `record`; `false` at the end of the file.
+pub(crate) fn next_record(
+    path: &Path,
+    header: &[String],
+    rdr: &mut csv::Reader<&[u8]>,
+    record: &mut csv::ByteRecord,
+) -> Result<bool> {
+    rdr.read_byte_record(record)
+        .map_err(|e| csv_error(path, header, e))
 }
 
 /// Read one CSV/TSV export into the sink; returns the number of data records.

@@ -1,12 +1,27 @@
 //! Reading annotation exports into a `Dataset`.
 //!
-//! Each reader (`delimited`, `jsonl`) turns its records into borrowed `Fields`; `RecordSink`
-//! validates them (numbers, timestamps, statuses), counts what it does not keep, and feeds the
+//! Each reader turns its records into borrowed `Fields`; `RecordSink` validates them
+//! (numbers, timestamps, statuses), counts what it does not keep by reason, and feeds the
 //! `DatasetBuilder`. Every error names the file and the physical line.
+//!
+//! Readers: the canonical long form (`delimited`, `jsonl`) and platform exports as the
+//! platforms write them (`label_studio`, `label_studio_min`, `prodigy`, `mturk`, `toloka`, `sagemaker`,
+//! `labelbox`, `doccano`);
+//! see `shared/formats.md` §11 for each mapping. `detect` picks the reader per file.
 
 mod columns;
 mod delimited;
+mod detect;
+mod doccano;
+mod json_array;
 mod jsonl;
+mod label_studio;
+mod label_studio_min;
+mod labelbox;
+mod mturk;
+mod prodigy;
+mod sagemaker;
+mod toloka;
 mod values;
 
 use std::collections::BTreeMap;
@@ -23,18 +38,38 @@ use crate::error::{Error, Result};
 
 /// Input formats this module reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Format {
-    /// Comma-, tab- or semicolon-separated with a header (delimiter detected).
+    /// Canonical long form: comma-, tab- or semicolon-separated with a header.
     Csv,
-    /// Tab-separated with a header.
+    /// Canonical long form: tab-separated with a header.
     Tsv,
-    /// One JSON object per line.
+    /// Canonical long form: one JSON object per line.
     Jsonl,
+    /// Label Studio JSON: an array of tasks with `annotations[]` (or one task object).
+    /// With `--from label-studio`, JSON-MIN and CSV files are recognised by their content.
+    LabelStudio,
+    /// Label Studio JSON-MIN: an array of flat records, one per non-cancelled annotation.
+    LabelStudioMin,
+    /// Label Studio CSV/TSV: the JSON-MIN records as a table.
+    LabelStudioCsv,
+    /// Prodigy `db-out` JSONL: one line per annotation decision.
+    Prodigy,
+    /// Amazon Mechanical Turk batch results CSV: one row per assignment.
+    Mturk,
+    /// Toloka results TSV: one row per task within an assignment.
+    Toloka,
+    /// SageMaker Ground Truth worker responses: a job folder (or one response file).
+    SagemakerGt,
+    /// Labelbox NDJSON export (v2): one line per data row, labels nested per project.
+    Labelbox,
+    /// doccano per-user JSONL (`<username>.jsonl`), text classification.
+    Doccano,
 }
 
 impl Format {
-    /// Guess the format from a file name; `None` for stdin or an unknown extension.
+    /// Guess the format from a file name alone; `None` for stdin or an unknown extension.
+    /// Platform formats need the content too: see `detect`.
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
@@ -42,6 +77,24 @@ impl Format {
             "tsv" | "tab" => Some(Format::Tsv),
             "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
             _ => None,
+        }
+    }
+
+    /// The name used by `--from` and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Jsonl => "jsonl",
+            Format::LabelStudio => "label-studio",
+            Format::LabelStudioMin => "label-studio-min",
+            Format::LabelStudioCsv => "label-studio-csv",
+            Format::Prodigy => "prodigy",
+            Format::Mturk => "mturk",
+            Format::Toloka => "toloka",
+            Format::SagemakerGt => "sagemaker-gt",
+            Format::Labelbox => "labelbox",
+            Format::Doccano => "doccano",
         }
     }
 }
@@ -58,6 +111,8 @@ pub struct IngestOptions {
     pub label_order: Option<Vec<String>>,
     /// A separate gold file with columns `item,label` (or `item,gold_label`).
     pub gold_file: Option<PathBuf>,
+    /// Platform exports: the column holding each item's gold label (MTurk `Input.*`).
+    pub gold_column: Option<String>,
 }
 
 /// One input file as read, for provenance in the report.
@@ -75,8 +130,10 @@ pub struct InputFile {
 pub struct Loaded {
     pub dataset: Dataset,
     pub files: Vec<InputFile>,
-    /// Rows not used because of their `status` column (`skipped`, `rejected`, …), by status.
-    pub skipped_by_status: BTreeMap<String, u64>,
+    /// Records read but not used as annotations, by reason: a `status` column value
+    /// (`skipped`, `rejected`) or a platform reason (`cancelled`, `ignored`, `no_annotator`,
+    /// `ground_truth` …; see each reader's `//!`).
+    pub skipped_by_reason: BTreeMap<String, u64>,
 }
 
 /// Read every input (and the gold file) into one dataset.
@@ -87,11 +144,31 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
     let mut sink = RecordSink::new(opts);
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
+        // A Ground Truth job is a folder of response files, not one file.
+        if path.is_dir() {
+            let (rows, sha256) = sagemaker::read_dir(path, opts, &mut sink)?;
+            files.push(InputFile {
+                path: path.display().to_string(),
+                sha256,
+                format: Format::SagemakerGt,
+                rows,
+            });
+            continue;
+        }
         let bytes = read_input(path)?;
-        let format = detect_format(path, &bytes, opts.format);
+        let format = detect::detect(path, &bytes, opts.format);
         let rows = match format {
             Format::Csv | Format::Tsv => delimited::read(path, &bytes, format, opts, &mut sink)?,
             Format::Jsonl => jsonl::read(path, &bytes, &mut sink)?,
+            Format::LabelStudio => label_studio::read(path, &bytes, opts, &mut sink)?,
+            Format::LabelStudioMin => label_studio_min::read_json(path, &bytes, opts, &mut sink)?,
+            Format::LabelStudioCsv => label_studio_min::read_csv(path, &bytes, opts, &mut sink)?,
+            Format::Prodigy => prodigy::read(path, &bytes, &mut sink)?,
+            Format::Mturk => mturk::read(path, &bytes, opts, &mut sink)?,
+            Format::Toloka => toloka::read(path, &bytes, opts, &mut sink)?,
+            Format::SagemakerGt => sagemaker::read_file(path, &bytes, opts, &mut sink)?,
+            Format::Labelbox => labelbox::read(path, &bytes, opts, &mut sink)?,
+            Format::Doccano => doccano::read(path, &bytes, &mut sink)?,
         };
         files.push(InputFile {
             path: path.display().to_string(),
@@ -132,7 +209,7 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
     Ok(Loaded {
         dataset,
         files,
-        skipped_by_status: sink.skipped_by_status,
+        skipped_by_reason: sink.skipped_by_reason,
     })
 }
 
@@ -146,23 +223,6 @@ fn read_input(path: &Path) -> Result<Vec<u8>> {
         bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     }
     Ok(bytes)
-}
-
-/// Extension first; otherwise a first byte of `{` means JSONL, anything else CSV.
-fn detect_format(path: &Path, bytes: &[u8], forced: Option<Format>) -> Format {
-    if let Some(format) = forced.or_else(|| Format::from_path(path)) {
-        return format;
-    }
-    let first = bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(bytes)
-        .iter()
-        .find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'{') {
-        Format::Jsonl
-    } else {
-        Format::Csv
-    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -190,7 +250,8 @@ pub(crate) struct Fields<'a> {
 pub(crate) struct RecordSink<'o> {
     builder: DatasetBuilder,
     opts: &'o IngestOptions,
-    skipped_by_status: BTreeMap<String, u64>,
+    skipped_by_reason: BTreeMap<String, u64>,
+    platform_gold: BTreeMap<String, String>,
 }
 
 impl<'o> RecordSink<'o> {
@@ -198,7 +259,39 @@ impl<'o> RecordSink<'o> {
         RecordSink {
             builder: DatasetBuilder::default(),
             opts,
-            skipped_by_status: BTreeMap::new(),
+            skipped_by_reason: BTreeMap::new(),
+            platform_gold: BTreeMap::new(),
+        }
+    }
+
+    /// Count a record that a platform reader does not turn into an annotation.
+    pub fn skip(&mut self, reason: &str) {
+        *self
+            .skipped_by_reason
+            .entry(reason.to_string())
+            .or_insert(0) += 1;
+    }
+
+    /// Mark `item` as gold with `label`, without adding an annotation (a platform's
+    /// reference answer, e.g. a Label Studio `ground_truth` annotation). Two different
+    /// reference answers for one item are an error, not a silent overwrite.
+    pub fn set_gold(&mut self, path: &Path, line: u64, item: &str, label: &str) -> Result<()> {
+        if item.is_empty() || label.is_empty() {
+            return Ok(());
+        }
+        match self.platform_gold.get(item) {
+            Some(first) if first != label => Err(Error::data(
+                path,
+                Some(line),
+                format!("expected one gold label for item {item:?}, found {first:?} and {label:?}"),
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.platform_gold
+                    .insert(item.to_string(), label.to_string());
+                self.builder.set_gold(item, label);
+                Ok(())
+            }
         }
     }
 
@@ -233,10 +326,7 @@ impl<'o> RecordSink<'o> {
                     "field \"status\": expected submitted, skipped or rejected, found {status:?}"
                 )));
             }
-            *self
-                .skipped_by_status
-                .entry(status.to_ascii_lowercase())
-                .or_insert(0) += 1;
+            self.skip(&status.to_ascii_lowercase());
             return Ok(());
         }
         if !f.label.is_empty() && matches!(self.opts.level, Level::Interval | Level::Ratio) {

@@ -70,7 +70,7 @@ impl InputSummary {
                 empty_label: ds.skipped.empty_label,
                 duplicate: ds.skipped.duplicate,
                 single_annotation_items: ds.skipped.single_annotation_items,
-                by_reason: loaded.skipped_by_status.clone(),
+                by_reason: loaded.skipped_by_reason.clone(),
             },
         }
     }
