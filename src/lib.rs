@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: **ingest → Dataset → agreement + quality → Report → render**.
 
+pub mod consensus;
 pub mod dataset;
 pub mod error;
 
