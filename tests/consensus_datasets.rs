@@ -241,3 +241,51 @@ fn gold_clamping_helps_on_held_out_items() {
         }
     }
 }
+
+/// Scale check (run by hand, ideally with `--release`): 10M annotations, 2M items, 20k
+/// annotators, 5 labels. `cargo test --release --test integration scale -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn scale_timing() {
+    use rand::{Rng, SeedableRng};
+    let (n_items, per_item, n_annotators, k) = (2_000_000usize, 5usize, 20_000usize, 5u32);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let skill: Vec<f64> = (0..n_annotators).map(|_| rng.random_range(0.4..0.95)).collect();
+    let mut ds = Dataset {
+        items: (0..n_items).map(|i| i.to_string()).collect(),
+        annotators: (0..n_annotators).map(|a| format!("w{a}")).collect(),
+        labels: (0..k).map(|l| l.to_string()).collect(),
+        gold: vec![NO_LABEL; n_items],
+        ..Dataset::default()
+    };
+    ds.item_offsets.push(0);
+    let stride = n_annotators / per_item;
+    for _ in 0..n_items {
+        let truth = rng.random_range(0..k);
+        let base = rng.random_range(0..stride);
+        for j in 0..per_item {
+            let a = base + j * stride;
+            let label = if rng.random::<f64>() < skill[a] {
+                truth
+            } else {
+                rng.random_range(0..k)
+            };
+            ds.annotator.push(a as u32);
+            ds.label.push(label);
+        }
+        ds.item_offsets.push(ds.annotator.len());
+    }
+    for (method, _) in METHODS.into_iter().take(std::env::var("SCALE_METHODS").map_or(4, |v| v.parse().unwrap())) {
+        let start = std::time::Instant::now();
+        let c = infer(&ds, &opts(method));
+        println!(
+            "{method:?}: {:.2?} ({} iterations, converged {})",
+            start.elapsed(),
+            c.iterations,
+            c.converged
+        );
+    }
+    let start = std::time::Instant::now();
+    let loo = labelaudit::consensus::leave_one_out_majority(&ds);
+    println!("leave-one-out majority: {:.2?} ({})", start.elapsed(), loo.label.len());
+}

@@ -58,11 +58,11 @@ fn m_step(p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64]) -> f64 {
         .enumerate()
         .map(|(a, block)| {
             block.fill(0.0);
-            let first = rows.offsets[a];
-            for &pos in p.by_ann.positions(a) {
-                let pos = pos as usize;
-                let r = rows.pos_row[pos] as usize - first;
-                let t = p.ann_item[pos] as usize;
+            // Given label -> the annotator's row, via the row labels (ascending, few).
+            let labels = &rows.label[rows.offsets[a]..rows.offsets[a + 1]];
+            for e in p.annotator_entries(a) {
+                let r = labels.partition_point(|&l| l < e.label);
+                let t = e.item as usize;
                 for (c, &q) in block[r * k..(r + 1) * k].iter_mut().zip(&post[t * k..]) {
                     *c += q;
                 }

@@ -29,31 +29,31 @@ impl Rows {
         let mut offsets = Vec::with_capacity(n_ann + 1);
         offsets.push(0);
         let mut label = Vec::new();
-        let mut pos_row = vec![0u32; p.obs.len()];
-        // Dense label -> row scratch, reset through the list of labels touched.
-        let mut row_of = vec![u32::MAX; p.k];
+        // Dense seen-label scratch, reset through the labels touched.
+        let mut seen = vec![false; p.k];
         for a in 0..n_ann {
-            let positions = p.by_ann.positions(a);
             let start = label.len();
-            for &pos in positions {
-                let l = p.obs[pos as usize];
-                if row_of[l as usize] == u32::MAX {
-                    row_of[l as usize] = 0;
-                    label.push(l);
+            for e in p.annotator_entries(a) {
+                if !std::mem::replace(&mut seen[e.label as usize], true) {
+                    label.push(e.label);
                 }
             }
             label[start..].sort_unstable();
-            for (r, &l) in label[start..].iter().enumerate() {
-                row_of[l as usize] = (start + r) as u32;
-            }
-            for &pos in positions {
-                pos_row[pos as usize] = row_of[p.obs[pos as usize] as usize];
-            }
             for &l in &label[start..] {
-                row_of[l as usize] = u32::MAX;
+                seen[l as usize] = false;
             }
             offsets.push(label.len());
         }
+        let pos_row = p
+            .ds
+            .annotator
+            .par_iter()
+            .zip(p.obs.par_iter())
+            .map(|(&a, &l)| {
+                let (start, end) = (offsets[a as usize], offsets[a as usize + 1]);
+                (start + label[start..end].partition_point(|&x| x < l)) as u32
+            })
+            .collect();
         Rows {
             offsets,
             label,

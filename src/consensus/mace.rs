@@ -82,7 +82,7 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
     out.converged = converged;
     let mut spam_probability = vec![f64::NAN; n_ann];
     for a in 0..n_ann {
-        if p.by_ann.positions(a).is_empty() {
+        if p.annotator_entries(a).is_empty() {
             continue;
         }
         let competence = params.know[a] / (params.know[a] + params.spam[a]);
@@ -182,10 +182,9 @@ fn m_step(p: &Problem, old: &Params, post: &[f64]) -> Params {
             let mut spam_count = 0.0;
             let mut know_count = 0.0;
             let mut strategy = vec![0.0; k];
-            for &pos in p.by_ann.positions(a) {
-                let pos = pos as usize;
-                let l = p.obs[pos] as usize;
-                let right = post[p.ann_item[pos] as usize * k + l];
+            for e in p.annotator_entries(a) {
+                let l = e.label as usize;
+                let right = post[e.item as usize * k + l];
                 let spam_part = old.spam[a] * old.strategy[a * k + l];
                 // P(spamming | T = l) = spam·ξ / (spam·ξ + know); when T ≠ l it must be spam.
                 let spam_if_right = spam_part / (spam_part + old.know[a]);

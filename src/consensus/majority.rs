@@ -71,15 +71,15 @@ pub(crate) fn run(p: &Problem) -> Consensus {
     out.annotator_accuracy = (0..p.n_annotators())
         .into_par_iter()
         .map(|a| {
-            let positions = p.by_ann.positions(a);
-            if positions.is_empty() {
+            let entries = p.annotator_entries(a);
+            if entries.is_empty() {
                 return f64::NAN;
             }
-            let hits = positions
+            let hits = entries
                 .iter()
-                .filter(|&&pos| p.obs[pos as usize] == winner[p.ann_item[pos as usize] as usize])
+                .filter(|e| e.label == winner[e.item as usize])
                 .count();
-            hits as f64 / positions.len() as f64
+            hits as f64 / entries.len() as f64
         })
         .collect();
     out

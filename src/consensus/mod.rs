@@ -32,7 +32,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::dataset::{AnnotatorIndex, Dataset, NO_LABEL};
+use crate::dataset::{Dataset, NO_LABEL};
 
 pub use loo::{leave_one_out_majority, LooMajority};
 
@@ -150,9 +150,11 @@ pub(crate) struct Problem<'a> {
     pub space: Vec<u32>,
     /// Compact label of each annotation.
     pub obs: Cow<'a, [u32]>,
-    /// Item of each annotation.
-    pub ann_item: Vec<u32>,
-    pub by_ann: AnnotatorIndex,
+    /// `ann_offsets[a]..ann_offsets[a + 1]`: annotator `a`'s slice of `entries`.
+    pub ann_offsets: Vec<usize>,
+    /// Every annotation as (item, compact label), annotator-major and item-ascending: the
+    /// M-steps stream through it and only the posterior lookup is a random access.
+    pub entries: Vec<Entry>,
     /// Compact gold label per item, `NO_LABEL` where none or when gold is not used.
     pub gold: Vec<u32>,
     /// Items with at least one annotation (the items crowd-kit sees).
@@ -187,6 +189,16 @@ impl<'a> Problem<'a> {
                 _ => NO_LABEL,
             })
             .collect();
+        let ann_item = ds.annotation_items();
+        let by_ann = ds.by_annotator();
+        let entries = by_ann
+            .positions
+            .par_iter()
+            .map(|&pos| Entry {
+                item: ann_item[pos as usize],
+                label: obs[pos as usize],
+            })
+            .collect();
         let n_active = (0..ds.n_items())
             .filter(|&i| !ds.item_range(i).is_empty())
             .count();
@@ -195,8 +207,8 @@ impl<'a> Problem<'a> {
             k: space.len(),
             space,
             obs,
-            ann_item: ds.annotation_items(),
-            by_ann: ds.by_annotator(),
+            ann_offsets: by_ann.offsets,
+            entries,
             gold,
             n_active,
         }
@@ -208,6 +220,11 @@ impl<'a> Problem<'a> {
 
     pub fn n_annotators(&self) -> usize {
         self.ds.n_annotators()
+    }
+
+    /// Annotator `a`'s annotations, in item order.
+    pub fn annotator_entries(&self, a: usize) -> &[Entry] {
+        &self.entries[self.ann_offsets[a]..self.ann_offsets[a + 1]]
     }
 
     /// Expand compact `items × k` posteriors into a `Consensus` skeleton (labels by argmax,
@@ -276,6 +293,13 @@ impl<'a> Problem<'a> {
         }
         sum
     }
+}
+
+/// One annotation seen from its annotator: the item and the compact label given.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    pub item: u32,
+    pub label: u32,
 }
 
 /// Index of the first maximum (lowest label on ties); 0 for an empty row.

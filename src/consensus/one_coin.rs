@@ -42,19 +42,16 @@ fn m_step(p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64], skills: &
         .zip(skills.par_iter_mut())
         .enumerate()
         .map(|(a, (block, skill))| {
-            let positions = p.by_ann.positions(a);
-            if positions.is_empty() {
+            let entries = p.annotator_entries(a);
+            if entries.is_empty() {
                 return 0.0;
             }
             // S = Σ posterior of the annotator's own label over its annotations.
-            let s_sum: f64 = positions
+            let s_sum: f64 = entries
                 .iter()
-                .map(|&pos| {
-                    let pos = pos as usize;
-                    post[p.ann_item[pos] as usize * k + p.obs[pos] as usize]
-                })
+                .map(|e| post[e.item as usize * k + e.label as usize])
                 .sum();
-            let n = positions.len() as f64;
+            let n = entries.len() as f64;
             *skill = s_sum / n;
             let log_right = skill.clamp(EPS, 1.0 - EPS).ln();
             let log_wrong = if k > 1 {
