@@ -126,6 +126,16 @@ fn init(p: &Problem, seed: u64, restart: u64) -> Params {
 fn e_step(p: &Problem, params: &Params, post: &mut [f64]) -> f64 {
     let k = p.k;
     let log_k = (k as f64).ln();
+    // P(label | T) = spam·ξ[label] + know·[label == T]: a factor common to every T, times a
+    // gain on T = label. Both logs depend only on (annotator, label): tabulate them once.
+    let (log_spam, log_gain): (Vec<f64>, Vec<f64>) = (0..params.strategy.len())
+        .into_par_iter()
+        .map(|i| {
+            let spam_part = params.spam[i / k] * params.strategy[i];
+            let log_spam = spam_part.ln();
+            (log_spam, (spam_part + params.know[i / k]).ln() - log_spam)
+        })
+        .unzip();
     let partial: Vec<f64> = post
         .par_chunks_mut(ITEM_CHUNK * k)
         .enumerate()
@@ -137,17 +147,12 @@ fn e_step(p: &Problem, params: &Params, post: &mut [f64]) -> f64 {
                 if range.is_empty() {
                     continue;
                 }
-                // P(label | T) = spam·ξ[label] + know·[label == T]: a common factor for
-                // every T plus a correction on the given label's own T.
                 row.fill(0.0);
                 let mut base = -log_k;
                 for pos in range {
-                    let a = p.ds.annotator[pos] as usize;
-                    let l = p.obs[pos] as usize;
-                    let spam_part = params.spam[a] * params.strategy[a * k + l];
-                    let log_spam = spam_part.ln();
-                    base += log_spam;
-                    row[l] += (spam_part + params.know[a]).ln() - log_spam;
+                    let i = p.ds.annotator[pos] as usize * k + p.obs[pos] as usize;
+                    base += log_spam[i];
+                    row[p.obs[pos] as usize] += log_gain[i];
                 }
                 for v in row.iter_mut() {
                     *v += base;
