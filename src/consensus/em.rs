@@ -44,16 +44,15 @@ impl Rows {
             }
             offsets.push(label.len());
         }
-        let pos_row = p
-            .ds
-            .annotator
-            .par_iter()
-            .zip(p.obs.par_iter())
-            .map(|(&a, &l)| {
-                let (start, end) = (offsets[a as usize], offsets[a as usize + 1]);
-                (start + label[start..end].partition_point(|&x| x < l)) as u32
-            })
-            .collect();
+        let pos_row =
+            p.ds.annotator
+                .par_iter()
+                .zip(p.obs.par_iter())
+                .map(|(&a, &l)| {
+                    let (start, end) = (offsets[a as usize], offsets[a as usize + 1]);
+                    (start + label[start..end].partition_point(|&x| x < l)) as u32
+                })
+                .collect();
         Rows {
             offsets,
             label,

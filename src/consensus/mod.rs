@@ -77,6 +77,7 @@ impl Method {
 /// How to run [`infer`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsensusOptions {
+    /// Which model to fit. Default Dawid-Skene.
     pub method: Method,
     /// Cap on EM iterations (per restart for MACE). Default 100.
     pub max_iter: usize,
@@ -104,6 +105,7 @@ impl Default for ConsensusOptions {
 /// annotator id, label dimensions by the dataset's label id.
 #[derive(Debug, Clone, Serialize)]
 pub struct Consensus {
+    /// The method that produced this result.
     pub method: Method,
     /// Consensus label per item; `NO_LABEL` when the item has no annotation.
     pub labels: Vec<u32>,
@@ -181,11 +183,12 @@ impl<'a> Problem<'a> {
         } else {
             Cow::Owned(ds.label.iter().map(|&l| compact[l as usize]).collect())
         };
-        let gold = ds
-            .gold
-            .iter()
-            .map(|&g| match g {
-                g if use_gold && g != NO_LABEL => compact[g as usize],
+        // Read gold defensively: a hand-built Dataset may leave `gold` empty.
+        let gold = (0..ds.n_items())
+            .map(|i| match ds.gold.get(i).copied().unwrap_or(NO_LABEL) {
+                g if use_gold && g != NO_LABEL => {
+                    compact.get(g as usize).copied().unwrap_or(NO_LABEL)
+                }
                 _ => NO_LABEL,
             })
             .collect();

@@ -9,7 +9,8 @@
 //! space (crowd-kit: every label in the data).
 //!
 //! Missing labels: the skill averages over the annotations the annotator made; items sum
-//! over the annotations they have.
+//! over the annotations they have. With `use_gold`, gold items are clamped in every E-step
+//! (an extension: crowd-kit's one-coin model takes no gold).
 
 use rayon::prelude::*;
 

@@ -1,4 +1,7 @@
-//! Cross-method unit tests: hand-checkable cases, gold clamping, edge cases, determinism.
+//! Cross-method unit tests for the consensus methods (Dawid & Skene 1979; Zhang et al. 2016;
+//! Hovy et al. 2013; majority vote): hand-checkable cases, gold clamping, edge cases (items
+//! with no annotation, labels only gold uses, empty data) and determinism across thread
+//! counts. Missing labels are exercised by the items-without-annotations case.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
