@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use super::em::{self, Rows};
-use super::{split_lengths, Consensus, ConsensusOptions, Method, Problem, EPS};
+use super::{annotator_sums, split_lengths, Consensus, ConsensusOptions, Method, Problem, EPS};
 
 /// Dawid-Skene consensus.
 pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
@@ -52,37 +52,38 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
 /// floored at EPS, normalised over the annotator's rows for each true label.
 fn m_step(p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64]) -> f64 {
     let k = p.k;
-    let blocks = split_lengths(log_err, &rows.block_lens(k));
-    let joint: Vec<f64> = blocks
+    let starts: Vec<usize> = rows.offsets.iter().map(|&o| o * k).collect();
+    annotator_sums(p, &starts, log_err, |a, item, label, slot| {
+        // Given label -> the annotator's row, via its row labels (ascending, few).
+        let labels = &rows.label[rows.offsets[a]..rows.offsets[a + 1]];
+        let r = labels.partition_point(|&l| l < label);
+        for (c, &q) in slot[r * k..(r + 1) * k].iter_mut().zip(&post[item * k..]) {
+            *c += q;
+        }
+    });
+    let joint: Vec<f64> = split_lengths(log_err, &rows.block_lens(k))
         .into_par_iter()
-        .enumerate()
-        .map(|(a, block)| {
-            block.fill(0.0);
-            // Given label -> the annotator's row, via the row labels (ascending, few).
-            let labels = &rows.label[rows.offsets[a]..rows.offsets[a + 1]];
-            for e in p.annotator_entries(a) {
-                let r = labels.partition_point(|&l| l < e.label);
-                let t = e.item as usize;
-                for (c, &q) in block[r * k..(r + 1) * k].iter_mut().zip(&post[t * k..]) {
-                    *c += q;
-                }
-            }
-            let n_rows = block.len() / k.max(1);
-            let mut joint = 0.0;
-            for truth in 0..k {
-                let total: f64 = (0..n_rows).map(|r| block[r * k + truth].max(EPS)).sum();
-                let log_total = total.ln();
-                for r in 0..n_rows {
-                    let count = block[r * k + truth];
-                    let log_e = count.max(EPS).ln() - log_total;
-                    joint += count * log_e;
-                    block[r * k + truth] = log_e;
-                }
-            }
-            joint
-        })
+        .map(|block| normalize_block(block, k))
         .collect();
     joint.iter().sum()
+}
+
+/// Floor one annotator's counts at EPS and turn them into log error rates, normalised over
+/// its rows for each true label; returns Σ count·log rate.
+fn normalize_block(block: &mut [f64], k: usize) -> f64 {
+    let n_rows = block.len() / k.max(1);
+    let mut joint = 0.0;
+    for truth in 0..k {
+        let total: f64 = (0..n_rows).map(|r| block[r * k + truth].max(EPS)).sum();
+        let log_total = total.ln();
+        for r in 0..n_rows {
+            let count = block[r * k + truth];
+            let log_e = count.max(EPS).ln() - log_total;
+            joint += count * log_e;
+            block[r * k + truth] = log_e;
+        }
+    }
+    joint
 }
 
 #[cfg(test)]

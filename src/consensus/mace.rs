@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use statrs::function::gamma::digamma;
 
-use super::{Consensus, ConsensusOptions, Method, Problem, ITEM_CHUNK};
+use super::{annotator_sums, Consensus, ConsensusOptions, Method, Problem, ITEM_CHUNK};
 use crate::dataset::NO_LABEL;
 
 /// Random restarts (crowd-kit `n_restarts`).
@@ -181,43 +181,43 @@ fn e_step(p: &Problem, params: &Params, post: &mut [f64]) -> f64 {
 /// exp(ψ(count + prior) − ψ(total + priors)).
 fn m_step(p: &Problem, old: &Params, post: &[f64]) -> Params {
     let k = p.k;
-    let per_annotator: Vec<(f64, f64, Vec<f64>)> = (0..p.n_annotators())
-        .into_par_iter()
-        .map(|a| {
-            let mut spam_count = 0.0;
-            let mut know_count = 0.0;
-            let mut strategy = vec![0.0; k];
-            for e in p.annotator_entries(a) {
-                let l = e.label as usize;
-                let right = post[e.item as usize * k + l];
-                let spam_part = old.spam[a] * old.strategy[a * k + l];
-                // P(spamming | T = l) = spam·ξ / (spam·ξ + know); when T ≠ l it must be spam.
-                let spam_if_right = spam_part / (spam_part + old.know[a]);
-                let spam = (1.0 - right) + right * spam_if_right;
-                spam_count += spam;
-                know_count += right * (1.0 - spam_if_right);
-                strategy[l] += spam;
-            }
-            let total = digamma(spam_count + know_count + ALPHA + BETA);
-            let spam = (digamma(spam_count + ALPHA) - total).exp();
-            let know = (digamma(know_count + BETA) - total).exp();
-            let strategy_total = digamma(strategy.iter().sum::<f64>() + STRATEGY_PRIOR * k as f64);
-            for v in strategy.iter_mut() {
-                *v = (digamma(*v + STRATEGY_PRIOR) - strategy_total).exp();
-            }
-            (spam, know, strategy)
-        })
-        .collect();
+    let n_ann = p.n_annotators();
+    // Per annotator: [expected spam count, expected know count, strategy counts (k)].
+    let width = k + 2;
+    let starts: Vec<usize> = (0..=n_ann).map(|a| a * width).collect();
+    let mut counts = vec![0.0; n_ann * width];
+    annotator_sums(p, &starts, &mut counts, |a, item, label, slot| {
+        let l = label as usize;
+        let right = post[item * k + l];
+        let spam_part = old.spam[a] * old.strategy[a * k + l];
+        // P(spamming | T = l) = spam·ξ / (spam·ξ + know); when T ≠ l it must be spam.
+        let spam_if_right = spam_part / (spam_part + old.know[a]);
+        let spam = (1.0 - right) + right * spam_if_right;
+        slot[0] += spam;
+        slot[1] += right * (1.0 - spam_if_right);
+        slot[2 + l] += spam;
+    });
     let mut params = Params {
-        spam: Vec::with_capacity(per_annotator.len()),
-        know: Vec::with_capacity(per_annotator.len()),
-        strategy: Vec::with_capacity(per_annotator.len() * k),
+        spam: vec![0.0; n_ann],
+        know: vec![0.0; n_ann],
+        strategy: vec![0.0; n_ann * k],
     };
-    for (spam, know, strategy) in per_annotator {
-        params.spam.push(spam);
-        params.know.push(know);
-        params.strategy.extend_from_slice(&strategy);
-    }
+    params
+        .spam
+        .par_iter_mut()
+        .zip(params.know.par_iter_mut())
+        .zip(params.strategy.par_chunks_mut(k.max(1)))
+        .zip(counts.par_chunks(width))
+        .for_each(|(((spam, know), strategy), c)| {
+            let total = digamma(c[0] + c[1] + ALPHA + BETA);
+            *spam = (digamma(c[0] + ALPHA) - total).exp();
+            *know = (digamma(c[1] + BETA) - total).exp();
+            let given: f64 = c[2..].iter().sum();
+            let strategy_total = digamma(given + STRATEGY_PRIOR * k as f64);
+            for (v, &n) in strategy.iter_mut().zip(&c[2..]) {
+                *v = (digamma(n + STRATEGY_PRIOR) - strategy_total).exp();
+            }
+        });
     params
 }
 

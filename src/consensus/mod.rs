@@ -40,6 +40,14 @@ pub use loo::{leave_one_out_majority, LooMajority};
 /// over chunks come out the same whatever the number of threads.
 pub(crate) const ITEM_CHUNK: usize = 4096;
 
+/// Number of item ranges for scatter reductions (annotations streamed in item order, summed
+/// into one partial per range, partials merged in range order). Fixed, for determinism.
+pub(crate) const PARTS: usize = 16;
+
+/// Largest number of f64 partial sums (all parts together: 256 MB) for a scatter reduction;
+/// above it `annotator_sums` gathers per annotator instead.
+const SCATTER_BUDGET: usize = 32 << 20;
+
 /// Floor for probabilities before a log, as crowd-kit's `_EPS` (1e-10).
 pub(crate) const EPS: f64 = 1e-10;
 
@@ -296,6 +304,85 @@ impl<'a> Problem<'a> {
         }
         sum
     }
+}
+
+/// Item boundaries of `PARTS` consecutive ranges holding about equal numbers of annotations.
+pub(crate) fn item_parts(ds: &Dataset) -> Vec<usize> {
+    let n = ds.n_annotations();
+    let n_items = ds.n_items();
+    (0..=PARTS)
+        .map(|i| {
+            let target = n * i / PARTS;
+            ds.item_offsets
+                .partition_point(|&o| o < target)
+                .min(n_items)
+        })
+        .collect()
+}
+
+/// Per-annotator sums over annotations: annotator `a` owns `out[starts[a]..starts[a + 1]]`,
+/// and `add(a, item, label, slot)` adds one annotation's contribution to its slot. `out` is
+/// zeroed first. The M-steps of every model are built on this.
+///
+/// Small tables are filled by streaming annotations in item order (posterior rows read
+/// sequentially, which is much faster than gathering them per annotator) into one partial
+/// table per fixed item range, merged in range order; large ones by gathering each
+/// annotator's annotations. The choice depends only on the data's shape, and either way the
+/// order of additions is fixed, so results do not depend on the thread count.
+pub(crate) fn annotator_sums<F>(p: &Problem, starts: &[usize], out: &mut [f64], add: F)
+where
+    F: Fn(usize, usize, u32, &mut [f64]) + Sync,
+{
+    let scatter = out.len().saturating_mul(PARTS) <= SCATTER_BUDGET;
+    annotator_sums_with(p, starts, out, scatter, add);
+}
+
+/// [`annotator_sums`] with the strategy chosen by the caller (for tests).
+pub(crate) fn annotator_sums_with<F>(
+    p: &Problem,
+    starts: &[usize],
+    out: &mut [f64],
+    scatter: bool,
+    add: F,
+) where
+    F: Fn(usize, usize, u32, &mut [f64]) + Sync,
+{
+    let lens: Vec<usize> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    let partials: Vec<Vec<f64>> = if scatter {
+        let bounds = item_parts(p.ds);
+        (0..PARTS)
+            .into_par_iter()
+            .map(|part| {
+                let mut acc = vec![0.0; out.len()];
+                for item in bounds[part]..bounds[part + 1] {
+                    for pos in p.ds.item_range(item) {
+                        let a = p.ds.annotator[pos] as usize;
+                        add(a, item, p.obs[pos], &mut acc[starts[a]..starts[a + 1]]);
+                    }
+                }
+                acc
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    split_lengths(out, &lens)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(a, slot)| {
+            slot.fill(0.0);
+            if scatter {
+                for part in &partials {
+                    for (o, v) in slot.iter_mut().zip(&part[starts[a]..starts[a + 1]]) {
+                        *o += v;
+                    }
+                }
+            } else {
+                for e in p.annotator_entries(a) {
+                    add(a, e.item as usize, e.label, slot);
+                }
+            }
+        });
 }
 
 /// One annotation seen from its annotator: the item and the compact label given.

@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::em::{self, Rows};
-use super::{split_lengths, Consensus, ConsensusOptions, Method, Problem, EPS};
+use super::{annotator_sums, split_lengths, Consensus, ConsensusOptions, Method, Problem, EPS};
 
 /// One-coin Dawid-Skene consensus.
 pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
@@ -37,22 +37,24 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
 /// Skill per annotator, then its error rows; returns the annotator part of the lower bound.
 fn m_step(p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64], skills: &mut [f64]) -> f64 {
     let k = p.k;
+    // S = Σ posterior of the annotator's own label over its annotations.
+    let mut right = vec![0.0; p.n_annotators()];
+    let starts: Vec<usize> = (0..=p.n_annotators()).collect();
+    annotator_sums(p, &starts, &mut right, |_, item, label, slot| {
+        slot[0] += post[item * k + label as usize];
+    });
     let blocks = split_lengths(log_err, &rows.block_lens(k));
     let joint: Vec<f64> = blocks
         .into_par_iter()
         .zip(skills.par_iter_mut())
         .enumerate()
         .map(|(a, (block, skill))| {
-            let entries = p.annotator_entries(a);
-            if entries.is_empty() {
+            let n_given = p.annotator_entries(a).len();
+            if n_given == 0 {
                 return 0.0;
             }
-            // S = Σ posterior of the annotator's own label over its annotations.
-            let s_sum: f64 = entries
-                .iter()
-                .map(|e| post[e.item as usize * k + e.label as usize])
-                .sum();
-            let n = entries.len() as f64;
+            let s_sum = right[a];
+            let n = n_given as f64;
             *skill = s_sum / n;
             let log_right = skill.clamp(EPS, 1.0 - EPS).ln();
             let log_wrong = if k > 1 {

@@ -146,7 +146,7 @@ fn gold_clamping_decides_who_is_right() {
 }
 
 /// Random crowd: `n_items` items, 5 labels of 40 annotators with mixed accuracy.
-fn random_crowd(n_items: usize, seed: u64) -> Dataset {
+pub(crate) fn random_crowd(n_items: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let skill: Vec<f64> = (0..40).map(|_| rng.random_range(0.3..0.95)).collect();
     let mut triples = Vec::new();
@@ -202,6 +202,29 @@ fn identical_for_any_thread_count() {
         assert_eq!(one.labels, four.labels);
         assert_eq!(loo_one, loo_four);
     }
+}
+
+#[test]
+fn scatter_and_gather_sums_agree() {
+    let ds = random_crowd(3 * ITEM_CHUNK, 5);
+    let p = Problem::new(&ds, false);
+    let width = p.k + 1;
+    let starts: Vec<usize> = (0..=p.n_annotators()).map(|a| a * width).collect();
+    let value = |item: usize| ((item * 7919) % 13) as f64 / 13.0;
+    let add = |_: usize, item: usize, label: u32, slot: &mut [f64]| {
+        slot[label as usize] += value(item);
+        slot[width - 1] += 1.0;
+    };
+    let mut scatter = vec![f64::NAN; starts[p.n_annotators()]];
+    let mut gather = vec![f64::NAN; scatter.len()];
+    annotator_sums_with(&p, &starts, &mut scatter, true, add);
+    annotator_sums_with(&p, &starts, &mut gather, false, add);
+    for (x, y) in scatter.iter().zip(&gather) {
+        assert!((x - y).abs() < 1e-9, "{x} {y}");
+    }
+    // The count column is the number of annotations per annotator.
+    let total: f64 = scatter.chunks(width).map(|c| c[width - 1]).sum();
+    assert_eq!(total as usize, ds.n_annotations());
 }
 
 #[test]
