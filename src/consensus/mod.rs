@@ -129,17 +129,21 @@ pub struct Consensus {
     pub iterations: usize,
     /// Whether the tolerance was reached before the iteration cap (true for majority vote).
     pub converged: bool,
-    /// Per annotator: DS `Σ_k prior_k·π_kk`; one-coin skill; MACE competence; majority vote:
-    /// share of the annotator's labels equal to the consensus. NaN with no annotations.
+    /// Per annotator: DS `Σ_k prior_k·π_kk`; one-coin skill; MACE competence θ (the VB
+    /// knowing weight over knowing + spamming); majority vote: share of the annotator's
+    /// labels equal to the consensus. NaN for an annotator with no annotations.
     pub annotator_accuracy: Vec<f64>,
     /// Dawid-Skene only: `annotators × n_labels × n_labels`, row = true label, column =
-    /// given label. Rows for labels an annotator never gave are 0 (as crowd-kit).
+    /// given label. The column of a label the annotator never gave is 0 (crowd-kit has no
+    /// such row in its given-label-major `errors_`).
     pub confusion: Option<Vec<f64>>,
     /// MACE only: per annotator, 1 − competence.
     pub spam_probability: Option<Vec<f64>>,
 }
 
-/// Run truth inference on `ds`.
+/// Run truth inference on `ds`. Deterministic: the same data, options and seed give
+/// bit-identical results for any rayon thread count. Never fails; an empty dataset gives
+/// empty arrays.
 pub fn infer(ds: &Dataset, opts: &ConsensusOptions) -> Consensus {
     let p = Problem::new(ds, opts.use_gold);
     match opts.method {
