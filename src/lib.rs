@@ -4,6 +4,7 @@
 
 pub mod agreement;
 pub mod cli;
+pub mod consensus;
 pub mod dataset;
 pub mod error;
 pub mod ingest;

@@ -4,6 +4,8 @@
 mod agreement_properties;
 /// Published reference cases and randomized cases against Python oracles.
 mod agreement_reference;
+/// Consensus methods on real crowdsourcing data against crowd-kit.
+mod consensus_datasets;
 /// Platform pitfalls of shared/formats.md §10.
 mod format_pitfalls;
 /// One batch in every platform format gives the canonical dataset.
