@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::consensus::Method;
 use crate::dataset::Level;
 use crate::error::{Error, Result};
 use crate::ingest::{ColumnOverrides, Format, IngestOptions};
@@ -186,19 +187,6 @@ pub struct AgreementArgs {
     pub json: bool,
 }
 
-/// Consensus method (truth inference).
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum MethodArg {
-    /// The most frequent label; ties go to the label first in label order.
-    MajorityVote,
-    /// Dawid & Skene (1979): a full confusion matrix per annotator, fitted by EM.
-    DawidSkene,
-    /// One-coin Dawid-Skene: one accuracy per annotator.
-    OneCoin,
-    /// MACE (Hovy et al. 2013): competence and spamming per annotator.
-    Mace,
-}
-
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(flatten)]
@@ -210,7 +198,7 @@ pub struct AuditArgs {
     pub policy: Option<PathBuf>,
     /// Consensus method the signals are measured against.
     #[arg(long, value_enum, default_value = "dawid-skene")]
-    pub method: MethodArg,
+    pub method: Method,
     /// Print the full report as JSON on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -225,7 +213,7 @@ pub struct ConsensusArgs {
     pub input: InputArgs,
     /// Consensus method.
     #[arg(long, value_enum, default_value = "dawid-skene")]
-    pub method: MethodArg,
+    pub method: Method,
     /// Write `item,label,confidence` CSV to this file (`-` for stdout, the default).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,

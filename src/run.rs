@@ -1,11 +1,14 @@
 //! Runs one command: load, analyse, render. Returns the outcome; only `main` exits.
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::agreement::{self, AgreementOptions};
 use crate::cli::{AgreementOptionsArgs, Cli, Command};
+use crate::consensus::{self, ConsensusOptions};
 use crate::error::{Error, Result};
 use crate::ingest;
+use crate::report::consensus::ConsensusReport;
 use crate::report::{self, InputSummary, Report};
 
 /// What a finished run means for the exit status.
@@ -70,6 +73,36 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 report::table::render(&report, out)
             }
             .map_err(stdout_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::Consensus(args) => {
+            configure_threads(args.input.threads)?;
+            let loaded = ingest::load(&args.input.files, &args.input.ingest_options()?)?;
+            let options = ConsensusOptions {
+                method: args.method,
+                use_gold: true,
+                seed: args.seed,
+                ..ConsensusOptions::default()
+            };
+            let result = consensus::infer(&loaded.dataset, &options);
+            let report = ConsensusReport::new(&loaded.dataset, &result);
+            if args.json {
+                report::json::render(&report, out).map_err(stdout_error)?;
+            } else {
+                match args.out.as_deref() {
+                    None => report.write_csv(out).map_err(stdout_error)?,
+                    Some(path) if path == Path::new("-") => {
+                        report.write_csv(out).map_err(stdout_error)?
+                    }
+                    Some(path) => {
+                        let mut file =
+                            std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+                        report
+                            .write_csv(&mut file)
+                            .map_err(|e| Error::io(path, e))?;
+                    }
+                }
+            }
             Ok(Outcome::Done)
         }
         _ => Err(Error::Usage("not available yet".into())),

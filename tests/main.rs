@@ -4,6 +4,8 @@
 mod agreement_properties;
 /// Published reference cases and randomized cases against Python oracles.
 mod agreement_reference;
+/// `labelaudit consensus` end to end.
+mod cli_consensus;
 /// Consensus methods on real crowdsourcing data against crowd-kit.
 mod consensus_datasets;
 /// Platform pitfalls of shared/formats.md §10.

@@ -3,6 +3,7 @@
 //! Keys and their order are stable (`schema_version` 1). Floats are finite or `null`; the same
 //! input and options give the same bytes whatever the number of threads.
 
+pub mod consensus;
 pub mod json;
 pub mod table;
 
