@@ -4,6 +4,8 @@
 
 pub mod dataset;
 pub mod error;
+pub mod quality;
+pub mod simulate;
 
 pub use dataset::{Dataset, Level};
 pub use error::{Error, Result};

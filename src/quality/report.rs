@@ -1,0 +1,543 @@
+//! The audit itself: per-annotator signals in parallel (rayon, collected in annotator order),
+//! one Benjamini–Hochberg family over every rule test and every collusion pair of the batch,
+//! flags, decisions and a deterministically ordered report.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::ambiguity::{clear_positions, contested_items};
+use super::collusion::{collusion_tests, PairTest};
+use super::effort::{effort, effort_signals, fast_low_agreement_test, mad, median, robust_z, Effort};
+use super::flags::{benjamini_hochberg, fmt_p, pct, Flag, Rule, RuleTest, Severity};
+use super::gold_accuracy::{assess_gold, gold_counts};
+use super::label_bias::{
+    chi_square_gof, label_bias_test, runs_anomaly_test, runs_test, straight_lining_test,
+    top_share_signal, LabelCounts, Runs,
+};
+use super::loo_agreement::{
+    agreement_signal, cohen_kappa, kappa_signal, low_agreement_test, AgreementCounts, Kappa,
+    Table,
+};
+use super::random_clicking::{chi_square_independence, independence_signal, random_clicking_test, ChiSquare};
+use super::{Action, ConsensusView, Policy, Signal, NO_LABEL};
+use crate::Dataset;
+
+/// Pay, review or hold; or too little work to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Hold,
+    Review,
+    Pay,
+    InsufficientEvidence,
+}
+
+/// Every signal of one annotator (absent when it cannot be computed).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Signals {
+    /// Agreement with the leave-one-out majority on all items that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement_all: Option<Signal>,
+    /// The same on clear (uncontested) items only: the figure the rules use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement_clear: Option<Signal>,
+    /// Cohen's kappa vs the leave-one-out label on clear items (Fleiss–Cohen–Everitt SE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kappa_clear: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gold_accuracy: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_accuracy: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spam_probability: Option<Signal>,
+    /// Chi-square test of independence from the consensus (value = statistic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub independence: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_label_share: Option<Signal>,
+    /// Chi-square goodness of fit against the cohort on the same items (value = statistic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_distribution: Option<Signal>,
+    /// Runs in submission order (value = runs; expected under random order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_duration_s: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fast_share: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_robust_z: Option<Signal>,
+    /// Share of this annotator's items that are contested (or lack a clear LOO label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contested_share: Option<Signal>,
+}
+
+/// One annotator's line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnnotatorReport {
+    pub id: String,
+    pub items: u64,
+    pub decision: Decision,
+    pub signals: Signals,
+    /// Rules raised against this annotator (deduplicated, sorted).
+    pub flags: Vec<Rule>,
+    #[serde(skip)]
+    pub index: u32,
+    #[serde(skip)]
+    pub min_q: Option<f64>,
+}
+
+/// A pair of annotators whose shared answers look copied.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairOfConcern {
+    pub a: String,
+    pub b: String,
+    pub shared_items: u64,
+    pub agreement: f64,
+    pub expected_agreement: f64,
+    pub clear_shared_items: u64,
+    pub identical_minority_answers: u64,
+    pub expected_identical_minority_answers: f64,
+    pub p_value: f64,
+    pub q_value: f64,
+}
+
+/// The whole quality audit of a batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct QualityReport {
+    pub annotators: Vec<AnnotatorReport>,
+    pub flags: Vec<Flag>,
+    pub pairs_of_concern: Vec<PairOfConcern>,
+    /// Items whose top vote share is below `contested_share`.
+    pub contested_items: u64,
+    /// Number of hypotheses in the false-discovery family.
+    pub tests: u64,
+    pub policy: Policy,
+}
+
+/// Per-annotator raw measurements, before cohort references and rules.
+struct Raw {
+    items: u64,
+    agreement: AgreementCounts,
+    kappa: Option<Kappa>,
+    independence: Option<ChiSquare>,
+    gold: (u64, u64),
+    labels: LabelCounts,
+    runs: Option<Runs>,
+    effort: Option<Effort>,
+}
+
+fn measure(
+    ds: &Dataset,
+    view: &ConsensusView,
+    policy: &Policy,
+    clear: &[bool],
+    item_of: &[u32],
+    positions: &[u32],
+) -> Raw {
+    let q = ds.n_labels();
+    let mut agreement = AgreementCounts::default();
+    let mut table = Table::new(q);
+    let mut observed = vec![0.0; q];
+    let mut expected = vec![0.0; q];
+    for &pos in positions {
+        let pos = pos as usize;
+        let label = ds.label[pos];
+        let loo = view.loo_label.get(pos).copied().unwrap_or(NO_LABEL);
+        if loo != NO_LABEL {
+            agreement.n_all += 1;
+            agreement.agree_all += u64::from(label == loo);
+            if clear[pos] {
+                agreement.n_clear += 1;
+                agreement.agree_clear += u64::from(label == loo);
+                table.add(label, loo);
+            }
+        }
+        // Expected label counts from the other annotators' shares on the same item.
+        let range = ds.item_range(item_of[pos] as usize);
+        let others = range.len() - 1;
+        if others > 0 {
+            let w = 1.0 / others as f64;
+            for p in range.filter(|&p| p != pos) {
+                if let Some(e) = expected.get_mut(ds.label[p] as usize) {
+                    *e += w;
+                }
+            }
+            if let Some(o) = observed.get_mut(label as usize) {
+                *o += 1.0;
+            }
+        }
+    }
+    let runs = ds.submitted_at_ms.as_ref().and_then(|t| {
+        let mut seq: Vec<(i64, u32, u32)> = positions
+            .iter()
+            .map(|&p| (t[p as usize], item_of[p as usize], ds.label[p as usize]))
+            .filter(|x| x.0 != i64::MIN)
+            .collect();
+        if seq.len() < policy.runs_min_items {
+            return None;
+        }
+        seq.sort_unstable();
+        runs_test(&seq.iter().map(|x| x.2).collect::<Vec<_>>())
+    });
+    let effort = ds.duration_s.as_ref().and_then(|d| {
+        effort(positions.iter().map(|&p| d[p as usize]), policy.fast_floor_s)
+    });
+    Raw {
+        items: positions.len() as u64,
+        kappa: cohen_kappa(&table),
+        independence: chi_square_independence(&table),
+        agreement,
+        gold: gold_counts(ds, item_of, positions),
+        labels: LabelCounts { observed, expected },
+        runs,
+        effort,
+    }
+}
+
+/// Cohort references over annotators with enough work.
+struct Cohort {
+    agreement_clear: Option<f64>,
+    kappa: Option<f64>,
+    median_s: Option<f64>,
+    log_median: Option<f64>,
+    log_mad: Option<f64>,
+}
+
+fn cohort(raw: &[Raw], eligible: &[bool]) -> Cohort {
+    let pick = |f: &dyn Fn(&Raw) -> Option<f64>| -> Vec<f64> {
+        raw.iter()
+            .zip(eligible)
+            .filter(|(_, &e)| e)
+            .filter_map(|(r, _)| f(r))
+            .collect()
+    };
+    let agree = pick(&|r| {
+        (r.agreement.n_clear > 0).then(|| r.agreement.agree_clear as f64 / r.agreement.n_clear as f64)
+    });
+    let kappa = pick(&|r| r.kappa.map(|k| k.kappa));
+    let secs = pick(&|r| r.effort.map(|e| e.median_s));
+    let logs = pick(&|r| r.effort.map(|e| e.median_log_s));
+    Cohort {
+        agreement_clear: median(&agree),
+        kappa: median(&kappa),
+        median_s: median(&secs),
+        log_median: median(&logs),
+        log_mad: mad(&logs),
+    }
+}
+
+/// Audit every annotator of a batch under `policy`.
+pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> QualityReport {
+    let n_ann = ds.n_annotators();
+    let index = ds.by_annotator();
+    let item_of = ds.annotation_items();
+    let clear = clear_positions(ds, consensus, policy);
+    let raw: Vec<Raw> = (0..n_ann)
+        .into_par_iter()
+        .map(|a| measure(ds, consensus, policy, &clear, &item_of, index.positions(a)))
+        .collect();
+    let eligible: Vec<bool> = raw.iter().map(|r| r.items as usize >= policy.min_items).collect();
+    let co = cohort(&raw, &eligible);
+    let z_of = |r: &Raw| {
+        let e = r.effort?;
+        robust_z(e.median_log_s, co.log_median?, co.log_mad?)
+    };
+
+    // Signals and rule tests per annotator (parallel, collected in annotator order).
+    let per: Vec<(Signals, Vec<RuleTest>)> = (0..n_ann)
+        .into_par_iter()
+        .map(|a| {
+            let r = &raw[a];
+            let id = a as u32;
+            let (gold_sig, gold_test) = assess_gold(
+                id,
+                r.gold.0,
+                r.gold.1,
+                policy.gold_standard,
+                policy.min_gold_items,
+                policy.fdr,
+            );
+            let top_label = r
+                .labels
+                .top()
+                .and_then(|(l, _, _)| ds.labels.get(l).cloned())
+                .unwrap_or_default();
+            let gof = chi_square_gof(&r.labels.observed, &r.labels.expected);
+            let z = z_of(r);
+            let mut s = Signals {
+                agreement_all: agreement_signal(r.agreement.agree_all, r.agreement.n_all),
+                agreement_clear: agreement_signal(r.agreement.agree_clear, r.agreement.n_clear)
+                    .map(|s| Signal {
+                        cohort_median: co.agreement_clear,
+                        ..s
+                    }),
+                kappa_clear: r.kappa.as_ref().map(|k| Signal {
+                    cohort_median: co.kappa,
+                    ..kappa_signal(k)
+                }),
+                gold_accuracy: gold_sig,
+                model_accuracy: consensus
+                    .annotator_accuracy
+                    .and_then(|v| v.get(a))
+                    .map(|&v| Signal::new(v, r.items)),
+                spam_probability: consensus
+                    .spam_probability
+                    .and_then(|v| v.get(a))
+                    .map(|&v| Signal::new(v, r.items)),
+                independence: r
+                    .independence
+                    .as_ref()
+                    .map(|c| independence_signal(c, r.agreement.n_clear)),
+                top_label_share: top_share_signal(&r.labels, &top_label),
+                label_distribution: gof.as_ref().map(|g| Signal {
+                    p_value: Some(g.p_value),
+                    df: Some(g.df),
+                    ..Signal::new(g.statistic, r.labels.n() as u64)
+                }),
+                runs: r.runs.as_ref().map(|x| Signal {
+                    p_value: Some(x.p_value),
+                    expected: Some(x.expected),
+                    se: Some(((x.runs as f64 - x.expected) / x.z).abs()),
+                    ..Signal::new(x.runs as f64, x.n)
+                }),
+                contested_share: (r.items > 0).then(|| {
+                    Signal::new(1.0 - r.agreement.n_clear as f64 / r.items as f64, r.items)
+                }),
+                ..Signals::default()
+            };
+            if let Some(e) = &r.effort {
+                let (m, f, zs) = effort_signals(e, co.median_s, z);
+                s.median_duration_s = Some(m);
+                s.fast_share = Some(f);
+                s.duration_robust_z = zs;
+            }
+            if !eligible[a] {
+                return (finite_signals(s), Vec::new());
+            }
+            let mut tests: Vec<RuleTest> = Vec::new();
+            tests.extend(gold_test);
+            tests.extend(low_agreement_test(
+                id,
+                &r.agreement,
+                policy.agreement_standard,
+                policy.min_clear_items,
+                co.agreement_clear,
+                policy.fdr,
+            ));
+            tests.extend(random_clicking_test(
+                id,
+                r.kappa.as_ref(),
+                r.independence.as_ref(),
+                policy.random_kappa_max,
+                policy.independence_alpha,
+                policy.min_clear_items,
+                co.kappa,
+            ));
+            tests.extend(straight_lining_test(
+                id,
+                &r.labels,
+                &top_label,
+                policy.straight_line_share,
+                policy.straight_line_excess,
+            ));
+            if let Some(g) = &gof {
+                tests.push(label_bias_test(id, &r.labels, g, &ds.labels));
+            }
+            if let Some(x) = &r.runs {
+                tests.push(runs_anomaly_test(id, x));
+            }
+            if let Some(e) = &r.effort {
+                tests.extend(fast_low_agreement_test(id, e, z, &r.agreement, policy, co.median_s));
+            }
+            tests.retain(|t| t.rule.action(&policy.actions) != Action::Off);
+            (finite_signals(s), tests)
+        })
+        .collect();
+
+    // Collusion pairs among annotators with enough work.
+    let pairs: Vec<PairTest> = if policy.actions.collusion == Action::Off {
+        Vec::new()
+    } else {
+        let accuracy: Vec<f64> = (0..n_ann)
+            .map(|a| {
+                let model = consensus.annotator_accuracy.and_then(|v| v.get(a)).copied();
+                let c = &raw[a].agreement;
+                let loo = (c.n_clear > 0).then(|| c.agree_clear as f64 / c.n_clear as f64);
+                model.or(loo).filter(|v| v.is_finite()).unwrap_or(0.5)
+            })
+            .collect();
+        collusion_tests(ds, &index, &item_of, &accuracy, policy)
+            .into_iter()
+            .filter(|p| eligible[p.a as usize] && eligible[p.b as usize])
+            .collect()
+    };
+
+    // One false-discovery family: every rule test and every pair.
+    let mut tests: Vec<RuleTest> = Vec::new();
+    let mut signals: Vec<Signals> = Vec::with_capacity(n_ann);
+    for (s, t) in per {
+        signals.push(s);
+        tests.extend(t);
+    }
+    let p: Vec<f64> = tests
+        .iter()
+        .map(|t| t.p_value)
+        .chain(pairs.iter().map(|p| p.p_value))
+        .collect();
+    let q = benjamini_hochberg(&p);
+    let (q_tests, q_pairs) = q.split_at(tests.len());
+
+    let name = |a: u32| ds.annotators.get(a as usize).cloned().unwrap_or_default();
+    let severity = |rule: Rule| match rule.action(&policy.actions) {
+        Action::Hold => Some(Severity::Hold),
+        Action::Review => Some(Severity::Review),
+        Action::Off => None,
+    };
+    let mut flags: Vec<Flag> = Vec::new();
+    for (t, &qv) in tests.iter().zip(q_tests) {
+        if t.gate && qv <= policy.fdr {
+            if let Some(sev) = severity(t.rule) {
+                flags.push(Flag {
+                    annotator: name(t.annotator),
+                    rule: t.rule,
+                    severity: sev,
+                    statistic: finite(t.statistic),
+                    cohort_reference: t.cohort_reference.and_then(finite),
+                    threshold: finite(t.threshold),
+                    n: t.n,
+                    p_value: t.p_value,
+                    q_value: qv,
+                    message: format!("{}: {}", name(t.annotator), t.message),
+                    annotator_id: t.annotator,
+                });
+            }
+        }
+    }
+    let mut pairs_of_concern = Vec::new();
+    for (pt, &qv) in pairs.iter().zip(q_pairs) {
+        if !(pt.gate && qv <= policy.fdr) {
+            continue;
+        }
+        let (an, bn) = (name(pt.a), name(pt.b));
+        pairs_of_concern.push(PairOfConcern {
+            a: an.clone(),
+            b: bn.clone(),
+            shared_items: pt.shared_items,
+            agreement: pt.agreement,
+            expected_agreement: pt.expected_agreement,
+            clear_shared_items: pt.clear_shared,
+            identical_minority_answers: pt.identical_minority_answers,
+            expected_identical_minority_answers: pt.expected_identical,
+            p_value: pt.p_value,
+            q_value: qv,
+        });
+        let Some(sev) = severity(Rule::Collusion) else {
+            continue;
+        };
+        for (me, other) in [(pt.a, &bn), (pt.b, &an)] {
+            flags.push(Flag {
+                annotator: name(me),
+                rule: Rule::Collusion,
+                severity: sev,
+                statistic: finite(pt.identical_minority_answers as f64),
+                cohort_reference: finite(pt.expected_identical),
+                threshold: finite(policy.collusion_min_identical as f64),
+                n: pt.clear_shared,
+                p_value: pt.p_value,
+                q_value: qv,
+                message: format!(
+                    "{}: with {other}, gave the same minority answer on {} of {} shared clear items where about {:.1} are expected from their accuracies (agreement {} on {} shared items vs {} expected, {}); clears when a review shows the answers were made independently.",
+                    name(me),
+                    pt.identical_minority_answers,
+                    pt.clear_shared,
+                    pt.expected_identical,
+                    pct(pt.agreement),
+                    pt.shared_items,
+                    pct(pt.expected_agreement),
+                    fmt_p(pt.p_value)
+                ),
+                annotator_id: me,
+            });
+        }
+    }
+    flags.sort_by(|x, y| {
+        y.severity
+            .cmp(&x.severity)
+            .then(x.q_value.total_cmp(&y.q_value))
+            .then(x.p_value.total_cmp(&y.p_value))
+            .then_with(|| x.annotator.cmp(&y.annotator))
+            .then(x.rule.cmp(&y.rule))
+            .then_with(|| x.message.cmp(&y.message))
+    });
+
+    let mut annotators: Vec<AnnotatorReport> = signals
+        .into_iter()
+        .enumerate()
+        .map(|(a, s)| {
+            let mine: Vec<&Flag> = flags.iter().filter(|f| f.annotator_id == a as u32).collect();
+            let decision = if !eligible[a] {
+                Decision::InsufficientEvidence
+            } else {
+                match mine.iter().map(|f| f.severity).max() {
+                    Some(Severity::Hold) => Decision::Hold,
+                    Some(Severity::Review) => Decision::Review,
+                    None => Decision::Pay,
+                }
+            };
+            let mut rules: Vec<Rule> = mine.iter().map(|f| f.rule).collect();
+            rules.sort();
+            rules.dedup();
+            AnnotatorReport {
+                id: name(a as u32),
+                items: raw[a].items,
+                decision,
+                signals: s,
+                flags: rules,
+                index: a as u32,
+                min_q: mine.iter().map(|f| f.q_value).min_by(f64::total_cmp),
+            }
+        })
+        .collect();
+    annotators.sort_by(|x, y| {
+        x.decision
+            .cmp(&y.decision)
+            .then(x.min_q.unwrap_or(2.0).total_cmp(&y.min_q.unwrap_or(2.0)))
+            .then_with(|| x.id.cmp(&y.id))
+    });
+
+    QualityReport {
+        annotators,
+        flags,
+        pairs_of_concern,
+        contested_items: contested_items(ds, policy.contested_share) as u64,
+        tests: p.len() as u64,
+        policy: policy.clone(),
+    }
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+fn finite_signals(mut s: Signals) -> Signals {
+    for slot in [
+        &mut s.agreement_all,
+        &mut s.agreement_clear,
+        &mut s.kappa_clear,
+        &mut s.gold_accuracy,
+        &mut s.model_accuracy,
+        &mut s.spam_probability,
+        &mut s.independence,
+        &mut s.top_label_share,
+        &mut s.label_distribution,
+        &mut s.runs,
+        &mut s.median_duration_s,
+        &mut s.fast_share,
+        &mut s.duration_robust_z,
+        &mut s.contested_share,
+    ] {
+        *slot = slot.take().map(Signal::finite);
+    }
+    s
+}
