@@ -269,9 +269,8 @@ impl Interner {
                 }
                 idx.sort_by_key(|&i| rank[&*self.names[i as usize]]);
             }
-            None => idx.sort_by(|&a, &b| {
-                canonical_cmp(&self.names[a as usize], &self.names[b as usize])
-            }),
+            None => idx
+                .sort_by(|&a, &b| canonical_cmp(&self.names[a as usize], &self.names[b as usize])),
         }
         let mut remap = vec![0u32; idx.len()];
         for (new, &old) in idx.iter().enumerate() {

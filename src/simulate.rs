@@ -185,7 +185,8 @@ pub fn simulate(cfg: &SimConfig) -> Simulation {
         alt.push(other_label(&mut rng, q, t));
         let amb = rng.random::<f64>() < cfg.ambiguous_share;
         ambiguous.push(amb);
-        let g = !amb && rng.random::<f64>() < cfg.gold_share / (1.0 - cfg.ambiguous_share).max(0.01);
+        let g =
+            !amb && rng.random::<f64>() < cfg.gold_share / (1.0 - cfg.ambiguous_share).max(0.01);
         gold.push(g);
     }
 
@@ -259,6 +260,7 @@ pub fn simulate(cfg: &SimConfig) -> Simulation {
     // followers only ever join their leader; ambiguity-prone annotators prefer ambiguous items.
     let mut assigned: Vec<Vec<u32>> = vec![Vec::new(); n_ann];
     let mut load = vec![0.0f64; n_ann];
+    let mut gold_load = vec![0.0f64; n_ann];
     let mut order: Vec<(f64, usize)> = Vec::with_capacity(n_ann);
     for item in 0..cfg.items {
         order.clear();
@@ -266,12 +268,15 @@ pub fn simulate(cfg: &SimConfig) -> Simulation {
             if leader_of[a].is_some() {
                 continue;
             }
-            let bias = match (roles[a], ambiguous[item]) {
-                (Role::HonestAmbiguous, true) => -4.0,
-                (Role::HonestAmbiguous, false) => 2.0,
-                _ => 0.0,
+            // Gold items are spread evenly over everyone (by gold load), as platforms inject
+            // them into every worker's queue.
+            let key = match (roles[a], ambiguous[item], gold[item]) {
+                (_, _, true) => gold_load[a],
+                (Role::HonestAmbiguous, true, _) => load[a] - 4.0,
+                (Role::HonestAmbiguous, false, _) => load[a] + 2.0,
+                _ => load[a],
             };
-            order.push((load[a] + 2.0 * rng.random::<f64>() + bias, a));
+            order.push((key + 2.0 * rng.random::<f64>(), a));
         }
         order.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         let mut chosen: Vec<usize> = Vec::with_capacity(overlap);
@@ -287,6 +292,9 @@ pub fn simulate(cfg: &SimConfig) -> Simulation {
         }
         for a in chosen {
             load[a] += 1.0;
+            if gold[item] {
+                gold_load[a] += 1.0;
+            }
             assigned[a].push(item as u32);
         }
     }
@@ -411,7 +419,10 @@ impl Simulation {
         }
         for (i, &g) in self.gold.iter().enumerate() {
             if g {
-                b.set_gold(&self.item_names[i], &self.label_names[self.truth[i] as usize]);
+                b.set_gold(
+                    &self.item_names[i],
+                    &self.label_names[self.truth[i] as usize],
+                );
             }
         }
         // set_gold never conflicts and no label order is given: build cannot fail.
@@ -519,7 +530,11 @@ mod tests {
         assert_eq!(ds.n_items(), 1000);
         let idx = ds.by_annotator();
         for x in 0..ds.n_annotators() {
-            assert!(idx.positions(x).len() >= 50, "{} has too few items", ds.annotators[x]);
+            assert!(
+                idx.positions(x).len() >= 50,
+                "{} has too few items",
+                ds.annotators[x]
+            );
         }
         // Each annotator's timestamps increase in its own order of work.
         let mut per: HashMap<u32, Vec<i64>> = HashMap::new();

@@ -51,7 +51,9 @@ pub fn item_top_share(labels: &[u32], scratch: &mut Vec<u32>) -> Option<f64> {
 pub fn contested_items(ds: &Dataset, contested_share: f64) -> usize {
     let mut scratch = Vec::new();
     (0..ds.n_items())
-        .filter(|&i| item_top_share(ds.item_labels(i), &mut scratch).is_some_and(|s| s < contested_share))
+        .filter(|&i| {
+            item_top_share(ds.item_labels(i), &mut scratch).is_some_and(|s| s < contested_share)
+        })
         .count()
 }
 

@@ -3,13 +3,16 @@
 //!
 //! Pairs are enumerated through items (Σ k² work over items with at most
 //! `max_annotators_per_item_for_pairs` annotators; never all A² pairs). For each pair with at
-//! least `collusion_min_shared` shared items, on the shared items where the OTHER annotators
-//! (excluding both) have a clear majority `c`, we count identical answers ≠ `c`. Under
-//! independence each such item contributes probability
-//! `max((1−a_i)(1−a_j)/(q−1), Σ_{l≠c} s_l²)` — the accuracy model, or the item's own spread of
-//! answers among the others (`s_l` = smoothed share of label `l`) when that is larger, so
-//! honest annotators on genuinely confusable items are not mistaken for copiers. The count is
-//! tested against a Poisson with the summed mean (conservative for a Poisson-binomial).
+//! least `collusion_min_shared` shared items, the reference on each shared item is the clear
+//! majority `c` of the OTHER annotators (excluding both), and each member's accuracy `a` is
+//! its agreement with that reference on the pair's shared clear items — so a copier's
+//! accuracy is not inflated by its partner's vote. Expected agreement is
+//! `a_i a_j + (1−a_i)(1−a_j)/(q−1)`. Identical answers ≠ `c` are counted; under independence
+//! an item contributes `(1−a_i)(1−a_j) Σ_{l≠c} w_l²`, where `w` is the item's error
+//! distribution among the others (wrong votes, smoothed by ½ per label; uniform `1/(q−1)`
+//! when nobody else erred), so labels that are easy to confuse on that item raise the
+//! expectation. The count is tested against a Poisson with the summed mean (conservative for
+//! a Poisson-binomial).
 
 use std::collections::HashMap;
 
@@ -27,14 +30,15 @@ pub struct PairTest {
     pub shared_items: u64,
     /// Observed agreement on shared items.
     pub agreement: f64,
-    /// `mean over shared items of a_i a_j + (1−a_i)(1−a_j)/(q−1)`.
+    /// `a_i a_j + (1−a_i)(1−a_j)/(q−1)` with pair-specific accuracies.
     pub expected_agreement: f64,
     /// Shared items where the others have a clear majority.
     pub clear_shared: u64,
     pub identical_minority_answers: u64,
     pub expected_identical: f64,
     pub p_value: f64,
-    /// Enough identical minority answers and agreement above expectation.
+    /// Enough identical minority answers, at least `collusion_min_ratio` times the expected
+    /// number, and agreement above expectation.
     pub gate: bool,
 }
 
@@ -72,30 +76,26 @@ pub fn shared_counts(ds: &Dataset, max_per_item: usize) -> Vec<((u32, u32), u32)
     out
 }
 
-/// Test every pair with enough shared items. `accuracy[a]` is the accuracy estimate used in
-/// the null model (clamped to [0.05, 0.99]).
+/// Test every pair with enough shared items (see the module documentation for the model).
 pub fn collusion_tests(
     ds: &Dataset,
     index: &AnnotatorIndex,
     item_of: &[u32],
-    accuracy: &[f64],
     policy: &Policy,
 ) -> Vec<PairTest> {
     let q = ds.n_labels().max(2);
     let mut counts = vec![0u32; q];
     let mut out = Vec::new();
+    // Per shared clear item: (label a, label b, reference c, Σ_{l≠c} w_l²).
+    let mut clear_items: Vec<(u32, u32, u32, f64)> = Vec::new();
     for ((a, b), shared) in shared_counts(ds, policy.max_annotators_per_item_for_pairs) {
         if (shared as usize) < policy.collusion_min_shared {
             continue;
         }
-        let acc = |x: u32| accuracy.get(x as usize).copied().unwrap_or(0.5).clamp(0.05, 0.99);
-        let (ai, aj) = (acc(a), acc(b));
-        let per_item_agree = ai * aj + (1.0 - ai) * (1.0 - aj) / (q - 1) as f64;
-        let per_item_same_wrong = (1.0 - ai) * (1.0 - aj) / (q - 1) as f64;
         let (pa, pb) = (index.positions(a as usize), index.positions(b as usize));
         let (mut i, mut j) = (0, 0);
-        let (mut n, mut agree, mut clear, mut identical) = (0u64, 0u64, 0u64, 0u64);
-        let mut lambda = 0.0;
+        let (mut n, mut agree) = (0u64, 0u64);
+        clear_items.clear();
         while i < pa.len() && j < pb.len() {
             let (ia, ib) = (item_of[pa[i] as usize], item_of[pb[j] as usize]);
             if ia < ib {
@@ -117,8 +117,7 @@ pub fn collusion_tests(
             // Others' votes on this item, excluding both members of the pair.
             counts.iter_mut().for_each(|c| *c = 0);
             let mut m = 0u32;
-            let range = ds.item_range(ia as usize);
-            for pos in range {
+            for pos in ds.item_range(ia as usize) {
                 let who = ds.annotator[pos];
                 if who != a && who != b {
                     if let Some(c) = counts.get_mut(ds.label[pos] as usize) {
@@ -136,33 +135,48 @@ pub fn collusion_tests(
                 continue;
             }
             let c = counts.iter().position(|&x| x == top).unwrap_or(0);
-            clear += 1;
-            if la == lb && la as usize != c {
-                identical += 1;
-            }
-            let alpha = 0.5;
-            let denom = m as f64 + alpha * q as f64;
-            let spread: f64 = (0..q)
+            let wrong = (m - top) as f64;
+            let beta = 0.5;
+            let denom = wrong + beta * (q - 1) as f64;
+            let conc: f64 = (0..q)
                 .filter(|&l| l != c)
-                .map(|l| ((counts[l] as f64 + alpha) / denom).powi(2))
+                .map(|l| ((counts[l] as f64 + beta) / denom).powi(2))
                 .sum();
-            lambda += per_item_same_wrong.max(spread);
+            clear_items.push((la, lb, c as u32, conc));
         }
-        if n == 0 {
+        if n == 0 || clear_items.is_empty() {
             continue;
         }
+        let nc = clear_items.len() as f64;
+        let acc_of = |own: &dyn Fn(&(u32, u32, u32, f64)) -> u32| {
+            let right = clear_items.iter().filter(|x| own(x) == x.2).count() as f64;
+            (right / nc).clamp(0.01, 0.99)
+        };
+        let ai = acc_of(&|x| x.0);
+        let aj = acc_of(&|x| x.1);
+        let expected_agreement = ai * aj + (1.0 - ai) * (1.0 - aj) / (q - 1) as f64;
+        let identical = clear_items
+            .iter()
+            .filter(|x| x.0 == x.1 && x.0 != x.2)
+            .count() as u64;
+        let lambda: f64 = clear_items
+            .iter()
+            .map(|x| (1.0 - ai) * (1.0 - aj) * x.3)
+            .sum();
         let agreement = agree as f64 / n as f64;
         out.push(PairTest {
             a,
             b,
             shared_items: n,
             agreement,
-            expected_agreement: per_item_agree,
-            clear_shared: clear,
+            expected_agreement,
+            clear_shared: clear_items.len() as u64,
             identical_minority_answers: identical,
             expected_identical: lambda,
             p_value: poisson_sf_ge(identical, lambda),
-            gate: identical >= policy.collusion_min_identical && agreement > per_item_agree,
+            gate: identical >= policy.collusion_min_identical
+                && identical as f64 >= policy.collusion_min_ratio * lambda
+                && agreement > expected_agreement,
         });
     }
     out
@@ -181,7 +195,7 @@ mod tests {
 
     #[test]
     fn copier_pair_is_found_and_counted_through_items() {
-        // a and b always give the same answer; c, d, e are right (label "t") on every item.
+        // a and b always give the same answer; c, d, e, f are right ("t") on every item.
         // a/b are wrong ("w") on every third item.
         let mut rows = Vec::new();
         let names: Vec<String> = (0..30).map(|i| format!("{i:02}")).collect();
@@ -189,18 +203,17 @@ mod tests {
             let copied = if i % 3 == 0 { "w" } else { "t" };
             rows.push((item.as_str(), "a", copied));
             rows.push((item.as_str(), "b", copied));
-            for o in ["c", "d", "e"] {
+            for o in ["c", "d", "e", "f"] {
                 rows.push((item.as_str(), o, "t"));
             }
         }
         let ds = Dataset::from_triples(rows);
         let pairs = shared_counts(&ds, 50);
-        assert_eq!(pairs.len(), 10);
+        assert_eq!(pairs.len(), 15);
         assert!(pairs.iter().all(|&(_, n)| n == 30));
         let idx = ds.by_annotator();
         let items = ds.annotation_items();
-        let acc = vec![0.67, 0.67, 1.0, 1.0, 1.0];
-        let tests = collusion_tests(&ds, &idx, &items, &acc, &Policy::default());
+        let tests = collusion_tests(&ds, &idx, &items, &Policy::default());
         let ab = tests.iter().find(|t| (t.a, t.b) == (0, 1)).unwrap();
         assert_eq!(ab.identical_minority_answers, 10);
         assert_eq!(ab.agreement, 1.0);

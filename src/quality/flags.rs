@@ -95,7 +95,13 @@ pub struct Flag {
 /// `q_(i) = min_{j >= i} m p_(j) / j`, capped at 1. Non-finite p-values count as 1.
 pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let m = p.len();
-    let clean = |x: f64| if x.is_finite() { x.clamp(0.0, 1.0) } else { 1.0 };
+    let clean = |x: f64| {
+        if x.is_finite() {
+            x.clamp(0.0, 1.0)
+        } else {
+            1.0
+        }
+    };
     let mut order: Vec<usize> = (0..m).collect();
     // Stable sort on a total order: ties keep input order, so the result is deterministic.
     order.sort_by(|&a, &b| clean(p[a]).total_cmp(&clean(p[b])));
@@ -155,7 +161,16 @@ mod tests {
             0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216,
         ];
         let want = [
-            0.01, 0.04, 0.084, 0.084, 0.084, 0.1, 0.1057142857142857, 0.216, 0.216, 0.216,
+            0.01,
+            0.04,
+            0.084,
+            0.084,
+            0.084,
+            0.1,
+            0.1057142857142857,
+            0.216,
+            0.216,
+            0.216,
         ];
         for (a, b) in benjamini_hochberg(&p).iter().zip(want) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");

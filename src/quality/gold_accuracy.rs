@@ -148,7 +148,9 @@ mod tests {
         let need = min_successes_to_clear(30, 0.7, 0.05);
         // P(X <= 16) <= .05 < P(X <= 17) for Binomial(30, .7)
         assert_eq!(need, 17);
-        assert!(test.message.starts_with("17 of 30 gold items right (57%, 95% CI 39–73%)"));
+        assert!(test
+            .message
+            .starts_with("17 of 30 gold items right (57%, 95% CI 39–73%)"));
         assert!(test.message.contains("needs at least 17 of 30"));
         assert!(assess_gold(0, 5, 5, 0.7, 10, 0.05).1.is_none());
     }

@@ -287,6 +287,10 @@ mod tests {
             observed: vec![62.0, 20.0, 10.0, 8.0],
             expected: vec![60.0, 20.0, 10.0, 10.0],
         };
-        assert!(!straight_lining_test(0, &honest, "a", 0.6, 0.25).unwrap().gate);
+        assert!(
+            !straight_lining_test(0, &honest, "a", 0.6, 0.25)
+                .unwrap()
+                .gate
+        );
     }
 }

@@ -169,7 +169,7 @@ mod tests {
         let k = cohen_kappa(&table(&[&[20, 5, 3], &[4, 18, 6], &[2, 7, 15]])).unwrap();
         assert!((k.kappa - 0.4924812030075188).abs() < 1e-12);
         assert!((k.se - 0.07949519821605712).abs() < 1e-12);
-        assert_eq!(k.n, 76);
+        assert_eq!(k.n, 80);
     }
 
     #[test]
@@ -195,10 +195,7 @@ mod tests {
         let t = low_agreement_test(3, &c, 0.6, 20, Some(0.8), 0.05).unwrap();
         assert!(t.gate && t.p_value < 1e-4);
         assert!(t.message.contains("10 of 40 clear items (25%"));
-        let c = AgreementCounts {
-            n_clear: 10,
-            ..c
-        };
+        let c = AgreementCounts { n_clear: 10, ..c };
         assert!(low_agreement_test(3, &c, 0.6, 20, None, 0.05).is_none());
     }
 }

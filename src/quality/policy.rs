@@ -72,7 +72,9 @@ pub struct Policy {
     pub min_clear_items: usize,
     /// Random clicking: kappa against the consensus must be credibly above this.
     pub random_kappa_max: f64,
-    /// Chi-square independence p at or above which answers are described as independent.
+    /// Random clicking also needs the answers to look independent of the consensus
+    /// (chi-square p at or above this) unless kappa is at most half the ceiling: protects
+    /// honest annotators whose clear items are few and partly ambiguous.
     pub independence_alpha: f64,
     /// Straight-lining: share of the most used label at or above this ...
     pub straight_line_share: f64,
@@ -90,6 +92,9 @@ pub struct Policy {
     pub collusion_min_shared: usize,
     /// Fewest identical minority answers before a pair can be reported.
     pub collusion_min_identical: u64,
+    /// Identical minority answers must be at least this many times the number expected
+    /// under independence (an effect size next to the p-value).
+    pub collusion_min_ratio: f64,
     /// Items with more annotators than this are skipped when counting pairs (bounds work).
     pub max_annotators_per_item_for_pairs: usize,
     /// Which rules lead to review and which to hold.
@@ -107,8 +112,8 @@ impl Default for Policy {
             min_gold_items: 10,
             agreement_standard: 0.6,
             min_clear_items: 20,
-            random_kappa_max: 0.2,
-            independence_alpha: 0.05,
+            random_kappa_max: 0.4,
+            independence_alpha: 0.01,
             straight_line_share: 0.6,
             straight_line_excess: 0.25,
             runs_min_items: 20,
@@ -117,6 +122,7 @@ impl Default for Policy {
             fast_robust_z: -3.0,
             collusion_min_shared: 20,
             collusion_min_identical: 3,
+            collusion_min_ratio: 3.0,
             max_annotators_per_item_for_pairs: 50,
             actions: Actions::default(),
         }
@@ -154,6 +160,11 @@ impl Policy {
         if !(self.random_kappa_max > -1.0 && self.random_kappa_max < 1.0) {
             return Err(Error::Usage(
                 "policy: random_kappa_max must be between -1 and 1".into(),
+            ));
+        }
+        if !(self.collusion_min_ratio >= 1.0 && self.collusion_min_ratio.is_finite()) {
+            return Err(Error::Usage(
+                "policy: collusion_min_ratio must be a finite number >= 1".into(),
             ));
         }
         if !(self.fast_floor_s >= 0.0 && self.fast_robust_z.is_finite()) {

@@ -91,8 +91,11 @@ pub fn kappa_below_p(k: &Kappa, ceiling: f64) -> f64 {
     }
 }
 
-/// The `random_clicking` test on clear items: kappa against the consensus credibly at or
-/// below the ceiling. The chi-square result only shapes the message (random vs systematic).
+/// The `random_clicking` test on clear items: kappa against the consensus credibly below the
+/// ceiling. Gate: kappa below the ceiling AND either the answers look independent of the
+/// consensus (chi-square p >= `independence_alpha`) or kappa is at most half the ceiling —
+/// answers that clearly depend on the consensus with a middling kappa are an honest
+/// annotator on hard items, not a random clicker.
 pub fn random_clicking_test(
     annotator: u32,
     kappa: Option<&Kappa>,
@@ -121,7 +124,9 @@ pub fn random_clicking_test(
     Some(RuleTest {
         annotator,
         rule: Rule::RandomClicking,
-        gate: k.kappa < ceiling,
+        gate: k.kappa < ceiling
+            && (independence.is_none_or(|c| c.p_value >= independence_alpha)
+                || k.kappa <= ceiling / 2.0),
         statistic: k.kappa,
         cohort_reference: cohort_median,
         threshold: ceiling,

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::ambiguity::{clear_positions, contested_items};
 use super::collusion::{collusion_tests, PairTest};
-use super::effort::{effort, effort_signals, fast_low_agreement_test, mad, median, robust_z, Effort};
+use super::effort::{
+    effort, effort_signals, fast_low_agreement_test, mad, median, robust_z, Effort,
+};
 use super::flags::{benjamini_hochberg, fmt_p, pct, Flag, Rule, RuleTest, Severity};
 use super::gold_accuracy::{assess_gold, gold_counts};
 use super::label_bias::{
@@ -15,10 +17,11 @@ use super::label_bias::{
     top_share_signal, LabelCounts, Runs,
 };
 use super::loo_agreement::{
-    agreement_signal, cohen_kappa, kappa_signal, low_agreement_test, AgreementCounts, Kappa,
-    Table,
+    agreement_signal, cohen_kappa, kappa_signal, low_agreement_test, AgreementCounts, Kappa, Table,
 };
-use super::random_clicking::{chi_square_independence, independence_signal, random_clicking_test, ChiSquare};
+use super::random_clicking::{
+    chi_square_independence, independence_signal, random_clicking_test, ChiSquare,
+};
 use super::{Action, ConsensusView, Policy, Signal, NO_LABEL};
 use crate::Dataset;
 
@@ -181,7 +184,10 @@ fn measure(
         runs_test(&seq.iter().map(|x| x.2).collect::<Vec<_>>())
     });
     let effort = ds.duration_s.as_ref().and_then(|d| {
-        effort(positions.iter().map(|&p| d[p as usize]), policy.fast_floor_s)
+        effort(
+            positions.iter().map(|&p| d[p as usize]),
+            policy.fast_floor_s,
+        )
     });
     Raw {
         items: positions.len() as u64,
@@ -213,7 +219,8 @@ fn cohort(raw: &[Raw], eligible: &[bool]) -> Cohort {
             .collect()
     };
     let agree = pick(&|r| {
-        (r.agreement.n_clear > 0).then(|| r.agreement.agree_clear as f64 / r.agreement.n_clear as f64)
+        (r.agreement.n_clear > 0)
+            .then(|| r.agreement.agree_clear as f64 / r.agreement.n_clear as f64)
     });
     let kappa = pick(&|r| r.kappa.map(|k| k.kappa));
     let secs = pick(&|r| r.effort.map(|e| e.median_s));
@@ -237,7 +244,10 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
         .into_par_iter()
         .map(|a| measure(ds, consensus, policy, &clear, &item_of, index.positions(a)))
         .collect();
-    let eligible: Vec<bool> = raw.iter().map(|r| r.items as usize >= policy.min_items).collect();
+    let eligible: Vec<bool> = raw
+        .iter()
+        .map(|r| r.items as usize >= policy.min_items)
+        .collect();
     let co = cohort(&raw, &eligible);
     let z_of = |r: &Raw| {
         let e = r.effort?;
@@ -325,7 +335,12 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                 co.agreement_clear,
                 policy.fdr,
             ));
-            tests.extend(random_clicking_test(
+            // Direct evidence beats indirect: meeting the gold standard on enough gold items
+            // contradicts "no better than chance", whatever the leave-one-out picture.
+            let gold_ok = r.gold.1 as usize >= policy.min_gold_items
+                && r.gold.0 as f64 >= policy.gold_standard * r.gold.1 as f64;
+            let mut hold_tests: Vec<RuleTest> = Vec::new();
+            hold_tests.extend(random_clicking_test(
                 id,
                 r.kappa.as_ref(),
                 r.independence.as_ref(),
@@ -348,7 +363,18 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                 tests.push(runs_anomaly_test(id, x));
             }
             if let Some(e) = &r.effort {
-                tests.extend(fast_low_agreement_test(id, e, z, &r.agreement, policy, co.median_s));
+                hold_tests.extend(fast_low_agreement_test(
+                    id,
+                    e,
+                    z,
+                    &r.agreement,
+                    policy,
+                    co.median_s,
+                ));
+            }
+            for mut t in hold_tests {
+                t.gate &= !gold_ok;
+                tests.push(t);
             }
             tests.retain(|t| t.rule.action(&policy.actions) != Action::Off);
             (finite_signals(s), tests)
@@ -359,15 +385,7 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
     let pairs: Vec<PairTest> = if policy.actions.collusion == Action::Off {
         Vec::new()
     } else {
-        let accuracy: Vec<f64> = (0..n_ann)
-            .map(|a| {
-                let model = consensus.annotator_accuracy.and_then(|v| v.get(a)).copied();
-                let c = &raw[a].agreement;
-                let loo = (c.n_clear > 0).then(|| c.agree_clear as f64 / c.n_clear as f64);
-                model.or(loo).filter(|v| v.is_finite()).unwrap_or(0.5)
-            })
-            .collect();
-        collusion_tests(ds, &index, &item_of, &accuracy, policy)
+        collusion_tests(ds, &index, &item_of, policy)
             .into_iter()
             .filter(|p| eligible[p.a as usize] && eligible[p.b as usize])
             .collect()
@@ -475,7 +493,10 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
         .into_iter()
         .enumerate()
         .map(|(a, s)| {
-            let mine: Vec<&Flag> = flags.iter().filter(|f| f.annotator_id == a as u32).collect();
+            let mine: Vec<&Flag> = flags
+                .iter()
+                .filter(|f| f.annotator_id == a as u32)
+                .collect();
             let decision = if !eligible[a] {
                 Decision::InsufficientEvidence
             } else {
