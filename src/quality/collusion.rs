@@ -196,11 +196,12 @@ mod tests {
     #[test]
     fn copier_pair_is_found_and_counted_through_items() {
         // a and b always give the same answer; c, d, e, f are right ("t") on every item.
-        // a/b are wrong ("w") on every third item.
+        // a/b are wrong ("w") on every fourth item: 8 of 30, accuracy 22/30 each, so
+        // independence predicts 30 · (8/30)² = 2.13 identical wrong answers (q = 2).
         let mut rows = Vec::new();
         let names: Vec<String> = (0..30).map(|i| format!("{i:02}")).collect();
         for (i, item) in names.iter().enumerate() {
-            let copied = if i % 3 == 0 { "w" } else { "t" };
+            let copied = if i % 4 == 0 { "w" } else { "t" };
             rows.push((item.as_str(), "a", copied));
             rows.push((item.as_str(), "b", copied));
             for o in ["c", "d", "e", "f"] {
@@ -215,7 +216,8 @@ mod tests {
         let items = ds.annotation_items();
         let tests = collusion_tests(&ds, &idx, &items, &Policy::default());
         let ab = tests.iter().find(|t| (t.a, t.b) == (0, 1)).unwrap();
-        assert_eq!(ab.identical_minority_answers, 10);
+        assert_eq!(ab.identical_minority_answers, 8);
+        assert!((ab.expected_identical - 30.0 * (8.0f64 / 30.0).powi(2)).abs() < 1e-9);
         assert_eq!(ab.agreement, 1.0);
         assert!(ab.gate && ab.p_value < 0.01, "{ab:?}");
         let cd = tests.iter().find(|t| (t.a, t.b) == (2, 3)).unwrap();

@@ -170,6 +170,7 @@ pub fn label_bias_test(
     c: &LabelCounts,
     gof: &ChiSquare,
     labels: &[String],
+    min_excess: f64,
 ) -> RuleTest {
     let n = c.n();
     // The most over-used label, to make the finding concrete.
@@ -185,25 +186,26 @@ pub fn label_bias_test(
     RuleTest {
         annotator,
         rule: Rule::LabelBias,
-        gate: true,
+        gate: share - cohort >= min_excess,
         statistic: gof.statistic,
         cohort_reference: Some(cohort),
         threshold: gof.df,
         n: n as u64,
         p_value: gof.p_value,
         message: format!(
-            "label distribution differs from the cohort's on the same items (chi-square {:.1}, df {:.0}, {}), most over-used label {name:?} ({} vs {}); clears when the distribution matches the cohort's.",
+            "label distribution differs from the cohort's on the same items (chi-square {:.1}, df {:.0}, {}), most over-used label {name:?} ({} vs {}); clears when no label is used {:.0} points more than the cohort uses it on the same items.",
             gof.statistic,
             gof.df,
             fmt_p(gof.p_value),
             pct(share),
-            pct(cohort)
+            pct(cohort),
+            100.0 * min_excess
         ),
     }
 }
 
 /// `runs_anomaly`: too few runs (streaks of one answer) or too many (alternation).
-pub fn runs_anomaly_test(annotator: u32, r: &Runs) -> RuleTest {
+pub fn runs_anomaly_test(annotator: u32, r: &Runs, min_abs_z: f64) -> RuleTest {
     let what = if r.z < 0.0 {
         "long streaks of the same answer"
     } else {
@@ -212,14 +214,14 @@ pub fn runs_anomaly_test(annotator: u32, r: &Runs) -> RuleTest {
     RuleTest {
         annotator,
         rule: Rule::RunsAnomaly,
-        gate: true,
+        gate: r.z.abs() >= min_abs_z,
         statistic: r.z,
         cohort_reference: Some(r.expected),
         threshold: 0.0,
         n: r.n,
         p_value: r.p_value,
         message: format!(
-            "in submission order the {} answers form {} runs where about {:.0} are expected by chance (z = {:.1}, {}): {what}; clears when answers follow the items rather than the order.",
+            "in submission order the {} answers form {} runs where about {:.0} are expected by chance (z = {:.1}, {}): {what}; clears when |z| stays below {min_abs_z}, i.e. answers follow the items rather than the order.",
             r.n,
             r.runs,
             r.expected,

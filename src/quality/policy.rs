@@ -80,8 +80,13 @@ pub struct Policy {
     pub straight_line_share: f64,
     /// ... and at least this far above the cohort's share of that label on the same items.
     pub straight_line_excess: f64,
+    /// Label bias is flagged only when the most over-used label's share exceeds the cohort's
+    /// share on the same items by at least this (an effect size next to the p-value).
+    pub label_bias_min_excess: f64,
     /// Fewest timestamped annotations before the runs test is done.
     pub runs_min_items: usize,
+    /// Runs anomalies are flagged only when |z| is at least this.
+    pub runs_min_abs_z: f64,
     /// Annotations faster than this many seconds count as fast.
     pub fast_floor_s: f64,
     /// Fast when at least this share of annotations is below the floor ...
@@ -116,7 +121,9 @@ impl Default for Policy {
             independence_alpha: 0.01,
             straight_line_share: 0.6,
             straight_line_excess: 0.25,
+            label_bias_min_excess: 0.1,
             runs_min_items: 20,
+            runs_min_abs_z: 3.0,
             fast_floor_s: 3.0,
             fast_share: 0.5,
             fast_robust_z: -3.0,
@@ -148,6 +155,7 @@ impl Policy {
             ("independence_alpha", self.independence_alpha),
             ("straight_line_share", self.straight_line_share),
             ("straight_line_excess", self.straight_line_excess),
+            ("label_bias_min_excess", self.label_bias_min_excess),
             ("fast_share", self.fast_share),
         ];
         for (name, v) in unit {
