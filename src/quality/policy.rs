@@ -72,9 +72,9 @@ pub struct Policy {
     pub min_clear_items: usize,
     /// Random clicking: kappa against the consensus must be credibly above this.
     pub random_kappa_max: f64,
-    /// Random clicking also needs the answers to look independent of the consensus
-    /// (chi-square p at or above this) unless kappa is at most half the ceiling: protects
-    /// honest annotators whose clear items are few and partly ambiguous.
+    /// Random clicking also needs the answers NOT to be shared with other annotators more
+    /// often than chance (one-sided support test p >= this): protects honest annotators whose
+    /// clear items are few and partly ambiguous. Also the chi-square level of the message.
     pub independence_alpha: f64,
     /// Straight-lining: share of the most used label at or above this ...
     pub straight_line_share: f64,

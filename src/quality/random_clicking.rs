@@ -1,7 +1,10 @@
 //! Random clicking: Pearson's chi-square test of independence on the annotator-vs-consensus
-//! contingency table (a high p means the answers look independent of the consensus), and a
+//! contingency table (a high p means the answers look independent of the consensus), a
 //! one-sided z test that Cohen's kappa against the consensus is below the policy's ceiling,
-//! using the Fleiss–Cohen–Everitt standard error.
+//! using the Fleiss–Cohen–Everitt standard error, and a "support" test: how often the
+//! annotator's answer is one that at least one other annotator also gave on the item, against
+//! what answers drawn independently of the item from the annotator's own label distribution
+//! would achieve (Poisson-binomial mean and variance, normal approximation).
 
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
@@ -80,6 +83,51 @@ pub fn independence_signal(c: &ChiSquare, n: u64) -> Signal {
     }
 }
 
+/// Support of an annotator's answers by the other annotators on the same items.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Support {
+    /// Items where another annotator gave the same answer.
+    pub observed: f64,
+    /// Expected count if answers were drawn from the annotator's own label distribution
+    /// independently of the item: `Σ_items Σ_{l given by others} p(l)`.
+    pub expected: f64,
+    /// Poisson-binomial variance `Σ r (1 − r)`.
+    pub variance: f64,
+    pub n: u64,
+}
+
+impl Support {
+    /// Add one item: `own` is the annotator's answer, `others` flags the labels given by
+    /// others, `marginal` the annotator's own label distribution.
+    pub fn add(&mut self, own: u32, others: &[bool], marginal: &[f64]) {
+        let r: f64 = others
+            .iter()
+            .zip(marginal)
+            .filter(|(&o, _)| o)
+            .map(|(_, &p)| p)
+            .sum::<f64>()
+            .clamp(0.0, 1.0);
+        self.expected += r;
+        self.variance += r * (1.0 - r);
+        self.observed += f64::from(u8::from(others.get(own as usize).copied().unwrap_or(false)));
+        self.n += 1;
+    }
+
+    /// One-sided p-value of "no more support than chance" (small p: the answers follow the
+    /// items, which random clicking cannot do).
+    pub fn p_value(&self) -> f64 {
+        if self.variance <= 0.0 {
+            return if self.observed > self.expected {
+                0.0
+            } else {
+                1.0
+            };
+        }
+        // Continuity correction of 1/2 for the discrete count.
+        1.0 - normal_cdf((self.observed - self.expected - 0.5) / self.variance.sqrt())
+    }
+}
+
 /// One-sided p-value of H0: kappa >= `ceiling` (small p: kappa credibly below the ceiling).
 pub fn kappa_below_p(k: &Kappa, ceiling: f64) -> f64 {
     if k.se > 0.0 && k.se.is_finite() {
@@ -91,15 +139,17 @@ pub fn kappa_below_p(k: &Kappa, ceiling: f64) -> f64 {
     }
 }
 
-/// The `random_clicking` test on clear items: kappa against the consensus credibly below the
-/// ceiling. Gate: kappa below the ceiling AND either the answers look independent of the
-/// consensus (chi-square p >= `independence_alpha`) or kappa is at most half the ceiling —
-/// answers that clearly depend on the consensus with a middling kappa are an honest
-/// annotator on hard items, not a random clicker.
+/// The `random_clicking` test: kappa against the consensus on clear items credibly below the
+/// ceiling (the p-value). Gate: kappa below the ceiling AND the answers are not shared with
+/// other annotators more often than chance (support p >= `independence_alpha`). An honest
+/// annotator given mostly ambiguous items can look random against a majority, but it picks
+/// one of the labels the others hesitate between; a random clicker, a straight-liner or a
+/// label swapper does not. The chi-square test only shapes the message.
 pub fn random_clicking_test(
     annotator: u32,
     kappa: Option<&Kappa>,
     independence: Option<&ChiSquare>,
+    support: &Support,
     ceiling: f64,
     independence_alpha: f64,
     min_clear: usize,
@@ -110,6 +160,7 @@ pub fn random_clicking_test(
         return None;
     }
     let p = kappa_below_p(k, ceiling);
+    let follows_items = support.n > 0 && support.p_value() < independence_alpha;
     let how = match independence {
         Some(c) if c.p_value >= independence_alpha => format!(
             "answers look independent of the consensus (chi-square {})",
@@ -124,20 +175,21 @@ pub fn random_clicking_test(
     Some(RuleTest {
         annotator,
         rule: Rule::RandomClicking,
-        gate: k.kappa < ceiling
-            && (independence.is_none_or(|c| c.p_value >= independence_alpha)
-                || k.kappa <= ceiling / 2.0),
+        gate: k.kappa < ceiling && !follows_items,
         statistic: k.kappa,
         cohort_reference: cohort_median,
         threshold: ceiling,
         n: k.n,
         p_value: p,
         message: format!(
-            "agreement with the consensus is no better than chance: kappa {:.2} (95% CI {:.2} to {:.2}) on {} clear items, and {how}; clears when kappa is credibly above {:.2} ({}).",
+            "agreement with the consensus is no better than chance: kappa {:.2} (95% CI {:.2} to {:.2}) on {} clear items, {how}, and another annotator gave the same answer on {:.0} of {} items where {:.0} are expected by chance; clears when kappa is credibly above {:.2} ({}).",
             k.kappa,
             k.kappa - 1.96 * k.se,
             k.kappa + 1.96 * k.se,
             k.n,
+            support.observed,
+            support.n,
+            support.expected,
             ceiling,
             fmt_p(p)
         ),
@@ -183,8 +235,26 @@ mod tests {
         };
         // z = -0.2 / 0.05 = -4: Phi(-4) = 3.167124183311986e-05 (scipy.stats.norm.cdf(-4))
         assert!((kappa_below_p(&k, 0.2) - 3.167124183311986e-05).abs() < 1e-12);
-        let t = random_clicking_test(1, Some(&k), None, 0.2, 0.05, 20, None).unwrap();
+        let t = random_clicking_test(1, Some(&k), None, &Support::default(), 0.2, 0.05, 20, None)
+            .unwrap();
         assert!(t.gate && t.message.contains("same label"));
+        // An annotator whose answers are shared with others far more than chance is not
+        // clicking at random, whatever kappa says.
+        let mut support = Support::default();
+        for i in 0..40u32 {
+            support.add(
+                i % 2,
+                &[true, i % 2 == 1, false, false],
+                &[0.5, 0.5, 0.0, 0.0],
+            );
+        }
+        // Observed 40; expected Σ r = 20 · 0.5 + 20 · 1.0 = 30; variance 20 · 0.25 = 5.
+        assert_eq!(support.observed, 40.0);
+        assert!((support.expected - 30.0).abs() < 1e-12);
+        assert!((support.variance - 5.0).abs() < 1e-12);
+        assert!(support.p_value() < 1e-4);
+        let t = random_clicking_test(1, Some(&k), None, &support, 0.2, 0.05, 20, None).unwrap();
+        assert!(!t.gate);
         let good = Kappa { kappa: 0.7, ..k };
         assert!(kappa_below_p(&good, 0.2) > 0.99);
     }

@@ -20,7 +20,7 @@ use super::loo_agreement::{
     agreement_signal, cohen_kappa, kappa_signal, low_agreement_test, AgreementCounts, Kappa, Table,
 };
 use super::random_clicking::{
-    chi_square_independence, independence_signal, random_clicking_test, ChiSquare,
+    chi_square_independence, independence_signal, random_clicking_test, ChiSquare, Support,
 };
 use super::{Action, ConsensusView, Policy, Signal, NO_LABEL};
 use crate::Dataset;
@@ -44,6 +44,9 @@ pub struct Signals {
     /// The same on clear (uncontested) items only: the figure the rules use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement_clear: Option<Signal>,
+    /// Cohen's kappa vs the leave-one-out label on all items that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kappa_all: Option<Signal>,
     /// Cohen's kappa vs the leave-one-out label on clear items (Fleiss–Cohen–Everitt SE).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kappa_clear: Option<Signal>,
@@ -53,7 +56,14 @@ pub struct Signals {
     pub model_accuracy: Option<Signal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spam_probability: Option<Signal>,
-    /// Chi-square test of independence from the consensus (value = statistic).
+    /// Share of answers that another annotator also gave on the item (`expected`: the share
+    /// if answers ignored the item; `p_value`: one-sided, small = follows the items).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support: Option<Signal>,
+    /// Chi-square test of independence from the consensus on all items (value = statistic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub independence_all: Option<Signal>,
+    /// The same on clear items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub independence: Option<Signal>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,6 +134,9 @@ struct Raw {
     agreement: AgreementCounts,
     kappa: Option<Kappa>,
     independence: Option<ChiSquare>,
+    kappa_all: Option<Kappa>,
+    independence_all: Option<ChiSquare>,
+    support: Support,
     gold: (u64, u64),
     labels: LabelCounts,
     runs: Option<Runs>,
@@ -141,6 +154,7 @@ fn measure(
     let q = ds.n_labels();
     let mut agreement = AgreementCounts::default();
     let mut table = Table::new(q);
+    let mut table_all = Table::new(q);
     let mut observed = vec![0.0; q];
     let mut expected = vec![0.0; q];
     for &pos in positions {
@@ -150,6 +164,7 @@ fn measure(
         if loo != NO_LABEL {
             agreement.n_all += 1;
             agreement.agree_all += u64::from(label == loo);
+            table_all.add(label, loo);
             if clear[pos] {
                 agreement.n_clear += 1;
                 agreement.agree_clear += u64::from(label == loo);
@@ -170,6 +185,28 @@ fn measure(
                 *o += 1.0;
             }
         }
+    }
+    // Support: is the annotator's answer one that another annotator also gave?
+    let total: f64 = observed.iter().sum();
+    let marginal: Vec<f64> = observed
+        .iter()
+        .map(|&o| if total > 0.0 { o / total } else { 0.0 })
+        .collect();
+    let mut support = Support::default();
+    let mut given = vec![false; q];
+    for &pos in positions {
+        let pos = pos as usize;
+        let range = ds.item_range(item_of[pos] as usize);
+        if range.len() - 1 < policy.min_other_annotators {
+            continue;
+        }
+        given.iter_mut().for_each(|g| *g = false);
+        for p in range.filter(|&p| p != pos) {
+            if let Some(g) = given.get_mut(ds.label[p] as usize) {
+                *g = true;
+            }
+        }
+        support.add(ds.label[pos], &given, &marginal);
     }
     let runs = ds.submitted_at_ms.as_ref().and_then(|t| {
         let mut seq: Vec<(i64, u32, u32)> = positions
@@ -193,6 +230,9 @@ fn measure(
         items: positions.len() as u64,
         kappa: cohen_kappa(&table),
         independence: chi_square_independence(&table),
+        kappa_all: cohen_kappa(&table_all),
+        support,
+        independence_all: chi_square_independence(&table_all),
         agreement,
         gold: gold_counts(ds, item_of, positions),
         labels: LabelCounts { observed, expected },
@@ -282,6 +322,7 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                         cohort_median: co.agreement_clear,
                         ..s
                     }),
+                kappa_all: r.kappa_all.as_ref().map(kappa_signal),
                 kappa_clear: r.kappa.as_ref().map(|k| Signal {
                     cohort_median: co.kappa,
                     ..kappa_signal(k)
@@ -295,6 +336,15 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                     .spam_probability
                     .and_then(|v| v.get(a))
                     .map(|&v| Signal::new(v, r.items)),
+                support: (r.support.n > 0).then(|| Signal {
+                    p_value: Some(r.support.p_value()),
+                    expected: Some(r.support.expected / r.support.n as f64),
+                    ..Signal::new(r.support.observed / r.support.n as f64, r.support.n)
+                }),
+                independence_all: r
+                    .independence_all
+                    .as_ref()
+                    .map(|c| independence_signal(c, r.agreement.n_all)),
                 independence: r
                     .independence
                     .as_ref()
@@ -344,6 +394,7 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                 id,
                 r.kappa.as_ref(),
                 r.independence.as_ref(),
+                &r.support,
                 policy.random_kappa_max,
                 policy.independence_alpha,
                 policy.min_clear_items,
@@ -551,10 +602,13 @@ fn finite_signals(mut s: Signals) -> Signals {
     for slot in [
         &mut s.agreement_all,
         &mut s.agreement_clear,
+        &mut s.kappa_all,
         &mut s.kappa_clear,
         &mut s.gold_accuracy,
         &mut s.model_accuracy,
         &mut s.spam_probability,
+        &mut s.support,
+        &mut s.independence_all,
         &mut s.independence,
         &mut s.top_label_share,
         &mut s.label_distribution,
