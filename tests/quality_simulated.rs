@@ -136,7 +136,14 @@ fn run(seeds: impl Iterator<Item = u64>, base: &SimConfig) -> Tally {
         for p in &report.pairs_of_concern {
             match (group(&p.a), group(&p.b)) {
                 (Some(x), Some(y)) if x == y => tally.colluding_pairs_reported += 1,
-                _ => tally.other_pairs_reported += 1,
+                _ => {
+                    println!(
+                        "seed {seed} pair of concern outside a colluding group: {:?} {:?} {p:?}",
+                        sim.role_of(&p.a),
+                        sim.role_of(&p.b)
+                    );
+                    tally.other_pairs_reported += 1
+                }
             }
         }
     }
@@ -184,4 +191,48 @@ fn rates_many_seeds() {
         ..SimConfig::default()
     };
     run(100..140, &no_gold).print("40 seeds, no gold items");
+    let variants = [
+        (
+            "20 seeds, overlap 3",
+            SimConfig {
+                overlap: 3,
+                annotators: Some(30),
+                ..SimConfig::default()
+            },
+        ),
+        (
+            "20 seeds, 2 labels",
+            SimConfig {
+                labels: 2,
+                ..SimConfig::default()
+            },
+        ),
+        (
+            "20 seeds, 8 labels",
+            SimConfig {
+                labels: 8,
+                ..SimConfig::default()
+            },
+        ),
+        (
+            "20 seeds, 30% ambiguous items, 10% ambiguity-prone honest workers",
+            SimConfig {
+                ambiguous_share: 0.3,
+                honest_ambiguous_share: 0.1,
+                ..SimConfig::default()
+            },
+        ),
+        (
+            "20 seeds, heavy spam (15% each of spammers, straight-liners, fast clickers)",
+            SimConfig {
+                uniform_spammer_share: 0.15,
+                straight_liner_share: 0.15,
+                fast_clicker_share: 0.15,
+                ..SimConfig::default()
+            },
+        ),
+    ];
+    for (title, cfg) in variants {
+        run(200..220, &cfg).print(title);
+    }
 }

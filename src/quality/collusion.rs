@@ -38,7 +38,7 @@ pub struct PairTest {
     pub expected_identical: f64,
     pub p_value: f64,
     /// Enough identical minority answers, at least `collusion_min_ratio` times the expected
-    /// number, and agreement above expectation.
+    /// number, agreement above expectation and at least `collusion_min_agreement`.
     pub gate: bool,
 }
 
@@ -176,7 +176,8 @@ pub fn collusion_tests(
             p_value: poisson_sf_ge(identical, lambda),
             gate: identical >= policy.collusion_min_identical
                 && identical as f64 >= policy.collusion_min_ratio * lambda
-                && agreement > expected_agreement,
+                && agreement > expected_agreement
+                && agreement >= policy.collusion_min_agreement,
         });
     }
     out

@@ -72,10 +72,13 @@ pub struct Policy {
     pub min_clear_items: usize,
     /// Random clicking: kappa against the consensus must be credibly above this.
     pub random_kappa_max: f64,
+    /// Chi-square level at which answers read as "independent of the consensus" (random) or
+    /// "systematic disagreement" (e.g. swapped labels) in the random-clicking message.
+    pub independence_alpha: f64,
     /// Random clicking also needs the answers NOT to be shared with other annotators more
     /// often than chance (one-sided support test p >= this): protects honest annotators whose
-    /// clear items are few and partly ambiguous. Also the chi-square level of the message.
-    pub independence_alpha: f64,
+    /// clear items are few and partly ambiguous.
+    pub support_alpha: f64,
     /// Straight-lining: share of the most used label at or above this ...
     pub straight_line_share: f64,
     /// ... and at least this far above the cohort's share of that label on the same items.
@@ -100,6 +103,9 @@ pub struct Policy {
     /// Identical minority answers must be at least this many times the number expected
     /// under independence (an effect size next to the p-value).
     pub collusion_min_ratio: f64,
+    /// Copying shows as high raw agreement on shared items; pairs below this are not reported
+    /// (honest pairs sharing many confusable items agree far less than copiers).
+    pub collusion_min_agreement: f64,
     /// Items with more annotators than this are skipped when counting pairs (bounds work).
     pub max_annotators_per_item_for_pairs: usize,
     /// Which rules lead to review and which to hold.
@@ -119,6 +125,7 @@ impl Default for Policy {
             min_clear_items: 20,
             random_kappa_max: 0.4,
             independence_alpha: 0.01,
+            support_alpha: 0.001,
             straight_line_share: 0.6,
             straight_line_excess: 0.25,
             label_bias_min_excess: 0.1,
@@ -130,6 +137,7 @@ impl Default for Policy {
             collusion_min_shared: 20,
             collusion_min_identical: 3,
             collusion_min_ratio: 3.0,
+            collusion_min_agreement: 0.75,
             max_annotators_per_item_for_pairs: 50,
             actions: Actions::default(),
         }
@@ -153,6 +161,8 @@ impl Policy {
             ("gold_standard", self.gold_standard),
             ("agreement_standard", self.agreement_standard),
             ("independence_alpha", self.independence_alpha),
+            ("support_alpha", self.support_alpha),
+            ("collusion_min_agreement", self.collusion_min_agreement),
             ("straight_line_share", self.straight_line_share),
             ("straight_line_excess", self.straight_line_excess),
             ("label_bias_min_excess", self.label_bias_min_excess),

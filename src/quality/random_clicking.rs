@@ -141,7 +141,7 @@ pub fn kappa_below_p(k: &Kappa, ceiling: f64) -> f64 {
 
 /// The `random_clicking` test: kappa against the consensus on clear items credibly below the
 /// ceiling (the p-value). Gate: kappa below the ceiling AND the answers are not shared with
-/// other annotators more often than chance (support p >= `independence_alpha`). An honest
+/// other annotators more often than chance (support p >= `support_alpha`). An honest
 /// annotator given mostly ambiguous items can look random against a majority, but it picks
 /// one of the labels the others hesitate between; a random clicker, a straight-liner or a
 /// label swapper does not. The chi-square test only shapes the message.
@@ -152,6 +152,7 @@ pub fn random_clicking_test(
     support: &Support,
     ceiling: f64,
     independence_alpha: f64,
+    support_alpha: f64,
     min_clear: usize,
     cohort_median: Option<f64>,
 ) -> Option<RuleTest> {
@@ -160,7 +161,7 @@ pub fn random_clicking_test(
         return None;
     }
     let p = kappa_below_p(k, ceiling);
-    let follows_items = support.n > 0 && support.p_value() < independence_alpha;
+    let follows_items = support.n > 0 && support.p_value() < support_alpha;
     let how = match independence {
         Some(c) if c.p_value >= independence_alpha => format!(
             "answers look independent of the consensus (chi-square {})",
@@ -235,8 +236,18 @@ mod tests {
         };
         // z = -0.2 / 0.05 = -4: Phi(-4) = 3.167124183311986e-05 (scipy.stats.norm.cdf(-4))
         assert!((kappa_below_p(&k, 0.2) - 3.167124183311986e-05).abs() < 1e-12);
-        let t = random_clicking_test(1, Some(&k), None, &Support::default(), 0.2, 0.05, 20, None)
-            .unwrap();
+        let t = random_clicking_test(
+            1,
+            Some(&k),
+            None,
+            &Support::default(),
+            0.2,
+            0.05,
+            0.001,
+            20,
+            None,
+        )
+        .unwrap();
         assert!(t.gate && t.message.contains("same label"));
         // An annotator whose answers are shared with others far more than chance is not
         // clicking at random, whatever kappa says.
@@ -253,7 +264,8 @@ mod tests {
         assert!((support.expected - 30.0).abs() < 1e-12);
         assert!((support.variance - 5.0).abs() < 1e-12);
         assert!(support.p_value() < 1e-4);
-        let t = random_clicking_test(1, Some(&k), None, &support, 0.2, 0.05, 20, None).unwrap();
+        let t =
+            random_clicking_test(1, Some(&k), None, &support, 0.2, 0.05, 0.001, 20, None).unwrap();
         assert!(!t.gate);
         let good = Kappa { kappa: 0.7, ..k };
         assert!(kappa_below_p(&good, 0.2) > 0.99);

@@ -11,7 +11,7 @@ use super::effort::{
     effort, effort_signals, fast_low_agreement_test, mad, median, robust_z, Effort,
 };
 use super::flags::{benjamini_hochberg, fmt_p, pct, Flag, Rule, RuleTest, Severity};
-use super::gold_accuracy::{assess_gold, gold_counts};
+use super::gold_accuracy::{assess_gold, binomial_sf_ge, gold_counts};
 use super::label_bias::{
     chi_square_gof, label_bias_test, runs_anomaly_test, runs_test, straight_lining_test,
     top_share_signal, LabelCounts, Runs,
@@ -138,6 +138,8 @@ struct Raw {
     independence_all: Option<ChiSquare>,
     support: Support,
     gold: (u64, u64),
+    /// Mean chance of a right gold answer for item-blind answers (own label distribution).
+    gold_chance: f64,
     labels: LabelCounts,
     runs: Option<Runs>,
     effort: Option<Effort>,
@@ -194,8 +196,14 @@ fn measure(
         .collect();
     let mut support = Support::default();
     let mut given = vec![false; q];
+    // Gold accuracy that answers drawn from the own label distribution would reach.
+    let mut gold_chance = 0.0;
     for &pos in positions {
         let pos = pos as usize;
+        let g = ds.gold[item_of[pos] as usize];
+        if g != NO_LABEL {
+            gold_chance += marginal.get(g as usize).copied().unwrap_or(0.0);
+        }
         let range = ds.item_range(item_of[pos] as usize);
         if range.len() - 1 < policy.min_other_annotators {
             continue;
@@ -208,6 +216,7 @@ fn measure(
         }
         support.add(ds.label[pos], &given, &marginal);
     }
+    let gold = gold_counts(ds, item_of, positions);
     let runs = ds.submitted_at_ms.as_ref().and_then(|t| {
         let mut seq: Vec<(i64, u32, u32)> = positions
             .iter()
@@ -234,7 +243,12 @@ fn measure(
         support,
         independence_all: chi_square_independence(&table_all),
         agreement,
-        gold: gold_counts(ds, item_of, positions),
+        gold,
+        gold_chance: if gold.1 > 0 {
+            gold_chance / gold.1 as f64
+        } else {
+            0.0
+        },
         labels: LabelCounts { observed, expected },
         runs,
         effort,
@@ -385,10 +399,12 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                 co.agreement_clear,
                 policy.fdr,
             ));
-            // Direct evidence beats indirect: meeting the gold standard on enough gold items
-            // contradicts "no better than chance", whatever the leave-one-out picture.
+            // Direct evidence beats indirect: meeting the gold standard on enough gold items,
+            // credibly above what item-blind answers would score (level fdr), contradicts
+            // "no better than chance", whatever the leave-one-out picture.
             let gold_ok = r.gold.1 as usize >= policy.min_gold_items
-                && r.gold.0 as f64 >= policy.gold_standard * r.gold.1 as f64;
+                && r.gold.0 as f64 >= policy.gold_standard * r.gold.1 as f64
+                && binomial_sf_ge(r.gold.0, r.gold.1, r.gold_chance) < policy.fdr;
             let mut hold_tests: Vec<RuleTest> = Vec::new();
             hold_tests.extend(random_clicking_test(
                 id,
@@ -397,6 +413,7 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                 &r.support,
                 policy.random_kappa_max,
                 policy.independence_alpha,
+                policy.support_alpha,
                 policy.min_clear_items,
                 co.kappa,
             ));
