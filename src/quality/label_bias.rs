@@ -101,7 +101,7 @@ pub fn runs_test(seq: &[u32]) -> Option<Runs> {
     let s3: f64 = counts.values().map(|c| c * c * c).sum();
     let mean = 1.0 + (nf * nf - s2) / nf;
     let var = (s2 * (s2 + nf * (nf + 1.0)) - 2.0 * nf * s3 - nf.powi(3)) / (nf * nf * (nf - 1.0));
-    if !(var > 0.0) {
+    if var.is_nan() || var <= 0.0 {
         return None;
     }
     let runs = 1 + seq.windows(2).filter(|w| w[0] != w[1]).count() as u64;

@@ -12,9 +12,13 @@ pub mod flags;
 pub mod gold_accuracy;
 pub mod label_bias;
 pub mod loo_agreement;
+mod measure;
 pub mod policy;
 pub mod random_clicking;
 mod report;
+
+#[cfg(test)]
+mod assess_tests;
 
 use serde::Serialize;
 
