@@ -236,3 +236,14 @@ fn rates_many_seeds() {
         run(200..220, &cfg).print(title);
     }
 }
+
+#[test]
+#[ignore = "prints one report as JSON for inspection"]
+fn print_one_report() {
+    let sim = simulate(&SimConfig {
+        seed: 1,
+        ..SimConfig::default()
+    });
+    let report = audit(&sim);
+    println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+}

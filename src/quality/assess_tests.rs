@@ -133,3 +133,34 @@ fn rules_turned_off_are_not_tested() {
         .all(|f| f.rule != Rule::LabelBias && f.rule != Rule::Collusion));
     assert!(fewer.pairs_of_concern.is_empty());
 }
+
+#[test]
+fn model_signals_are_reported_when_the_view_has_them() {
+    let sim = simulate(&SimConfig {
+        items: 300,
+        seed: 5,
+        ..SimConfig::default()
+    });
+    let ds = sim.to_dataset();
+    let (label, conf) = majority(&ds);
+    let (loo, share) = leave_one_out_majority(&ds);
+    let acc: Vec<f64> = (0..ds.n_annotators()).map(|a| a as f64 / 100.0).collect();
+    let spam = vec![f64::NAN; ds.n_annotators()];
+    let view = ConsensusView {
+        item_label: &label,
+        item_confidence: &conf,
+        loo_label: &loo,
+        loo_share: &share,
+        annotator_accuracy: Some(&acc),
+        spam_probability: Some(&spam),
+    };
+    let report = assess(&ds, &view, &Policy::default());
+    let w3 = report.annotators.iter().find(|a| a.index == 3).unwrap();
+    assert_eq!(
+        w3.signals.model_accuracy.as_ref().unwrap().value,
+        Some(0.03)
+    );
+    // A NaN from the model becomes null, never NaN in the JSON.
+    assert_eq!(w3.signals.spam_probability.as_ref().unwrap().value, None);
+    assert!(serde_json::to_string(&report).is_ok());
+}
