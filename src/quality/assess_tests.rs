@@ -164,3 +164,45 @@ fn model_signals_are_reported_when_the_view_has_them() {
     assert_eq!(w3.signals.spam_probability.as_ref().unwrap().value, None);
     assert!(serde_json::to_string(&report).is_ok());
 }
+
+#[test]
+fn empty_and_single_annotator_batches_do_not_panic() {
+    let report = run(&Dataset::default(), &Policy::default());
+    assert!(report.annotators.is_empty() && report.flags.is_empty());
+    let rows: Vec<(String, &str, &str)> = (0..30).map(|i| (format!("{i}"), "solo", "x")).collect();
+    let ds = Dataset::from_triples(rows.iter().map(|(i, a, l)| (i.as_str(), *a, *l)));
+    let report = run(&ds, &Policy::default());
+    assert_eq!(report.annotators.len(), 1);
+    assert_eq!(report.annotators[0].decision, Decision::Pay);
+    assert!(serde_json::to_string(&report).is_ok());
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use crate::quality::benjamini_hochberg;
+    use crate::quality::gold_accuracy::wilson_interval;
+
+    proptest! {
+        #[test]
+        fn bh_q_values_bound_p_and_keep_order(p in proptest::collection::vec(0.0f64..=1.0, 0..40)) {
+            let q = benjamini_hochberg(&p);
+            for i in 0..p.len() {
+                prop_assert!(q[i] >= p[i] - 1e-15 && q[i] <= 1.0);
+                for j in 0..p.len() {
+                    if p[i] < p[j] {
+                        prop_assert!(q[i] <= q[j] + 1e-15);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn wilson_contains_the_estimate(n in 1u64..500, frac in 0.0f64..=1.0) {
+            let k = ((n as f64) * frac).round() as u64;
+            let [lo, hi] = wilson_interval(k, n, 1.96).unwrap();
+            let p = k as f64 / n as f64;
+            prop_assert!(lo <= p + 1e-12 && p <= hi + 1e-12 && 0.0 <= lo && hi <= 1.0);
+        }
+    }
+}
