@@ -195,6 +195,9 @@ pub(super) struct Cohort {
     pub(super) median_s: Option<f64>,
     pub(super) log_median: Option<f64>,
     pub(super) log_mad: Option<f64>,
+    pub(super) gold_accuracy: Option<f64>,
+    pub(super) fast_share: Option<f64>,
+    pub(super) agreement_all: Option<f64>,
 }
 
 pub(super) fn cohort(raw: &[Raw], eligible: &[bool]) -> Cohort {
@@ -212,7 +215,15 @@ pub(super) fn cohort(raw: &[Raw], eligible: &[bool]) -> Cohort {
     let kappa = pick(&|r| r.kappa.map(|k| k.kappa));
     let secs = pick(&|r| r.effort.map(|e| e.median_s));
     let logs = pick(&|r| r.effort.map(|e| e.median_log_s));
+    let gold = pick(&|r| (r.gold.1 > 0).then(|| r.gold.0 as f64 / r.gold.1 as f64));
+    let fast = pick(&|r| r.effort.map(|e| e.fast_share));
+    let agree_all = pick(&|r| {
+        (r.agreement.n_all > 0).then(|| r.agreement.agree_all as f64 / r.agreement.n_all as f64)
+    });
     Cohort {
+        gold_accuracy: median(&gold),
+        fast_share: median(&fast),
+        agreement_all: median(&agree_all),
         agreement_clear: median(&agree),
         kappa: median(&kappa),
         median_s: median(&secs),

@@ -115,7 +115,12 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
             let gof = chi_square_gof(&r.labels.observed, &r.labels.expected);
             let z = z_of(r);
             let mut s = Signals {
-                agreement_all: agreement_signal(r.agreement.agree_all, r.agreement.n_all),
+                agreement_all: agreement_signal(r.agreement.agree_all, r.agreement.n_all).map(
+                    |s| Signal {
+                        cohort_median: co.agreement_all,
+                        ..s
+                    },
+                ),
                 agreement_clear: agreement_signal(r.agreement.agree_clear, r.agreement.n_clear)
                     .map(|s| Signal {
                         cohort_median: co.agreement_clear,
@@ -126,7 +131,10 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                     cohort_median: co.kappa,
                     ..kappa_signal(k)
                 }),
-                gold_accuracy: gold_sig,
+                gold_accuracy: gold_sig.map(|g| Signal {
+                    cohort_median: co.gold_accuracy,
+                    ..g
+                }),
                 model_accuracy: consensus
                     .annotator_accuracy
                     .and_then(|v| v.get(a))
@@ -168,7 +176,10 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
             if let Some(e) = &r.effort {
                 let (m, f, zs) = effort_signals(e, co.median_s, z);
                 s.median_duration_s = Some(m);
-                s.fast_share = Some(f);
+                s.fast_share = Some(Signal {
+                    cohort_median: co.fast_share,
+                    ..f
+                });
                 s.duration_robust_z = zs;
             }
             if !eligible[a] {
