@@ -193,6 +193,18 @@ fn rates_many_seeds() {
     run(100..140, &no_gold).print("40 seeds, no gold items");
     let variants = [
         (
+            "20 seeds, everyone honest (no spammers, no colluders; 4% mostly-ambiguous)",
+            SimConfig {
+                uniform_spammer_share: 0.0,
+                straight_liner_share: 0.0,
+                fast_clicker_share: 0.0,
+                label_swapper_share: 0.0,
+                biased_share: 0.0,
+                colluding_groups: 0,
+                ..SimConfig::default()
+            },
+        ),
+        (
             "20 seeds, overlap 3",
             SimConfig {
                 overlap: 3,
