@@ -89,6 +89,7 @@ pub fn fast_low_agreement_test(
     c: &AgreementCounts,
     policy: &super::Policy,
     cohort_median_s: Option<f64>,
+    cohort_fast_share: Option<f64>,
 ) -> Option<RuleTest> {
     if (c.n_clear as usize) < policy.min_clear_items || c.n_clear == 0 {
         return None;
@@ -106,7 +107,7 @@ pub fn fast_low_agreement_test(
         rule: Rule::FastLowAgreement,
         gate: fast && rate < policy.agreement_standard,
         statistic: e.fast_share,
-        cohort_reference: cohort_median_s,
+        cohort_reference: cohort_fast_share,
         threshold: policy.fast_share,
         n,
         p_value: p,
@@ -149,14 +150,16 @@ mod tests {
             n_clear: 50,
             ..Default::default()
         };
-        let t = fast_low_agreement_test(0, &e, None, &accurate, &policy, Some(12.0)).unwrap();
+        let t = fast_low_agreement_test(0, &e, None, &accurate, &policy, Some(12.0), Some(0.0))
+            .unwrap();
         assert!(!t.gate);
         let sloppy = AgreementCounts {
             agree_clear: 15,
             n_clear: 50,
             ..Default::default()
         };
-        let t = fast_low_agreement_test(0, &e, None, &sloppy, &policy, Some(12.0)).unwrap();
+        let t =
+            fast_low_agreement_test(0, &e, None, &sloppy, &policy, Some(12.0), Some(0.0)).unwrap();
         assert!(t.gate && t.p_value < 1e-4);
     }
 }

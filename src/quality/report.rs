@@ -240,6 +240,7 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                     &r.agreement,
                     policy,
                     co.median_s,
+                    co.fast_share,
                 ));
             }
             for mut t in hold_tests {
