@@ -8,8 +8,10 @@ pub mod consensus;
 pub mod dataset;
 pub mod error;
 pub mod ingest;
+pub mod quality;
 pub mod report;
 pub mod run;
+pub mod simulate;
 
 pub use dataset::{Dataset, Level};
 pub use error::{Error, Result};

@@ -16,3 +16,5 @@ mod formats;
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
 mod ingest_errors;
+/// Detection targets of the quality engine on simulated batches.
+mod quality_simulated;

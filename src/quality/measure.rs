@@ -1,0 +1,262 @@
+//! Per-annotator measurements (agreement tables, kappa, gold, label counts, support, runs,
+//! effort) and cohort references; the raw material of the rules in `report.rs`.
+
+use serde::Serialize;
+
+use super::effort::{effort, mad, median, Effort};
+use super::gold_accuracy::gold_counts;
+use super::label_bias::{runs_test, LabelCounts, Runs};
+use super::loo_agreement::{cohen_kappa, AgreementCounts, Kappa, Table};
+use super::random_clicking::{chi_square_independence, ChiSquare, Support};
+use super::{ConsensusView, Policy, Signal, NO_LABEL};
+use crate::Dataset;
+
+/// Every signal of one annotator (absent when it cannot be computed).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Signals {
+    /// Agreement with the leave-one-out majority on all items that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement_all: Option<Signal>,
+    /// The same on clear (uncontested) items only: the figure the rules use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement_clear: Option<Signal>,
+    /// Cohen's kappa vs the leave-one-out label on all items that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kappa_all: Option<Signal>,
+    /// Cohen's kappa vs the leave-one-out label on clear items (Fleiss–Cohen–Everitt SE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kappa_clear: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gold_accuracy: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_accuracy: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spam_probability: Option<Signal>,
+    /// Share of answers that another annotator also gave on the item (`expected`: the share
+    /// if answers ignored the item; `p_value`: one-sided, small = follows the items).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support: Option<Signal>,
+    /// Chi-square test of independence from the consensus on all items (value = statistic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub independence_all: Option<Signal>,
+    /// The same on clear items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub independence: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_label_share: Option<Signal>,
+    /// Chi-square goodness of fit against the cohort on the same items (value = statistic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_distribution: Option<Signal>,
+    /// Runs in submission order (value = runs; expected under random order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_duration_s: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fast_share: Option<Signal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_robust_z: Option<Signal>,
+    /// Share of this annotator's items that are contested (or lack a clear LOO label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contested_share: Option<Signal>,
+}
+
+/// Per-annotator raw measurements, before cohort references and rules.
+pub(super) struct Raw {
+    pub(super) items: u64,
+    pub(super) agreement: AgreementCounts,
+    pub(super) kappa: Option<Kappa>,
+    pub(super) independence: Option<ChiSquare>,
+    pub(super) kappa_all: Option<Kappa>,
+    pub(super) independence_all: Option<ChiSquare>,
+    pub(super) support: Support,
+    pub(super) gold: (u64, u64),
+    /// Mean chance of a right gold answer for item-blind answers (own label distribution).
+    pub(super) gold_chance: f64,
+    pub(super) labels: LabelCounts,
+    pub(super) runs: Option<Runs>,
+    pub(super) effort: Option<Effort>,
+}
+
+pub(super) fn measure(
+    ds: &Dataset,
+    view: &ConsensusView,
+    policy: &Policy,
+    clear: &[bool],
+    item_of: &[u32],
+    positions: &[u32],
+) -> Raw {
+    let q = ds.n_labels();
+    let mut agreement = AgreementCounts::default();
+    let mut table = Table::new(q);
+    let mut table_all = Table::new(q);
+    let mut observed = vec![0.0; q];
+    let mut expected = vec![0.0; q];
+    for &pos in positions {
+        let pos = pos as usize;
+        let label = ds.label[pos];
+        let loo = view.loo_label.get(pos).copied().unwrap_or(NO_LABEL);
+        if loo != NO_LABEL {
+            agreement.n_all += 1;
+            agreement.agree_all += u64::from(label == loo);
+            table_all.add(label, loo);
+            if clear[pos] {
+                agreement.n_clear += 1;
+                agreement.agree_clear += u64::from(label == loo);
+                table.add(label, loo);
+            }
+        }
+        // Expected label counts from the other annotators' shares on the same item.
+        let range = ds.item_range(item_of[pos] as usize);
+        let others = range.len() - 1;
+        if others > 0 {
+            let w = 1.0 / others as f64;
+            for p in range.filter(|&p| p != pos) {
+                if let Some(e) = expected.get_mut(ds.label[p] as usize) {
+                    *e += w;
+                }
+            }
+            if let Some(o) = observed.get_mut(label as usize) {
+                *o += 1.0;
+            }
+        }
+    }
+    // Support: is the annotator's answer one that another annotator also gave?
+    let total: f64 = observed.iter().sum();
+    let marginal: Vec<f64> = observed
+        .iter()
+        .map(|&o| if total > 0.0 { o / total } else { 0.0 })
+        .collect();
+    let mut support = Support::default();
+    let mut given = vec![false; q];
+    // Gold accuracy that answers drawn from the own label distribution would reach.
+    let mut gold_chance = 0.0;
+    for &pos in positions {
+        let pos = pos as usize;
+        let g = ds.gold[item_of[pos] as usize];
+        if g != NO_LABEL {
+            gold_chance += marginal.get(g as usize).copied().unwrap_or(0.0);
+        }
+        let range = ds.item_range(item_of[pos] as usize);
+        if range.len() - 1 < policy.min_other_annotators {
+            continue;
+        }
+        given.iter_mut().for_each(|g| *g = false);
+        for p in range.filter(|&p| p != pos) {
+            if let Some(g) = given.get_mut(ds.label[p] as usize) {
+                *g = true;
+            }
+        }
+        support.add(ds.label[pos], &given, &marginal);
+    }
+    let gold = gold_counts(ds, item_of, positions);
+    let runs = ds.submitted_at_ms.as_ref().and_then(|t| {
+        let mut seq: Vec<(i64, u32, u32)> = positions
+            .iter()
+            .map(|&p| (t[p as usize], item_of[p as usize], ds.label[p as usize]))
+            .filter(|x| x.0 != i64::MIN)
+            .collect();
+        if seq.len() < policy.runs_min_items {
+            return None;
+        }
+        seq.sort_unstable();
+        runs_test(&seq.iter().map(|x| x.2).collect::<Vec<_>>())
+    });
+    let effort = ds.duration_s.as_ref().and_then(|d| {
+        effort(
+            positions.iter().map(|&p| d[p as usize]),
+            policy.fast_floor_s,
+        )
+    });
+    Raw {
+        items: positions.len() as u64,
+        kappa: cohen_kappa(&table),
+        independence: chi_square_independence(&table),
+        kappa_all: cohen_kappa(&table_all),
+        support,
+        independence_all: chi_square_independence(&table_all),
+        agreement,
+        gold,
+        gold_chance: if gold.1 > 0 {
+            gold_chance / gold.1 as f64
+        } else {
+            0.0
+        },
+        labels: LabelCounts { observed, expected },
+        runs,
+        effort,
+    }
+}
+
+/// Cohort references over annotators with enough work.
+pub(super) struct Cohort {
+    pub(super) agreement_clear: Option<f64>,
+    pub(super) kappa: Option<f64>,
+    pub(super) median_s: Option<f64>,
+    pub(super) log_median: Option<f64>,
+    pub(super) log_mad: Option<f64>,
+    pub(super) gold_accuracy: Option<f64>,
+    pub(super) fast_share: Option<f64>,
+    pub(super) agreement_all: Option<f64>,
+}
+
+pub(super) fn cohort(raw: &[Raw], eligible: &[bool]) -> Cohort {
+    let pick = |f: &dyn Fn(&Raw) -> Option<f64>| -> Vec<f64> {
+        raw.iter()
+            .zip(eligible)
+            .filter(|(_, &e)| e)
+            .filter_map(|(r, _)| f(r))
+            .collect()
+    };
+    let agree = pick(&|r| {
+        (r.agreement.n_clear > 0)
+            .then(|| r.agreement.agree_clear as f64 / r.agreement.n_clear as f64)
+    });
+    let kappa = pick(&|r| r.kappa.map(|k| k.kappa));
+    let secs = pick(&|r| r.effort.map(|e| e.median_s));
+    let logs = pick(&|r| r.effort.map(|e| e.median_log_s));
+    let gold = pick(&|r| (r.gold.1 > 0).then(|| r.gold.0 as f64 / r.gold.1 as f64));
+    let fast = pick(&|r| r.effort.map(|e| e.fast_share));
+    let agree_all = pick(&|r| {
+        (r.agreement.n_all > 0).then(|| r.agreement.agree_all as f64 / r.agreement.n_all as f64)
+    });
+    Cohort {
+        gold_accuracy: median(&gold),
+        fast_share: median(&fast),
+        agreement_all: median(&agree_all),
+        agreement_clear: median(&agree),
+        kappa: median(&kappa),
+        median_s: median(&secs),
+        log_median: median(&logs),
+        log_mad: mad(&logs),
+    }
+}
+
+pub(super) fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+pub(super) fn finite_signals(mut s: Signals) -> Signals {
+    for slot in [
+        &mut s.agreement_all,
+        &mut s.agreement_clear,
+        &mut s.kappa_all,
+        &mut s.kappa_clear,
+        &mut s.gold_accuracy,
+        &mut s.model_accuracy,
+        &mut s.spam_probability,
+        &mut s.support,
+        &mut s.independence_all,
+        &mut s.independence,
+        &mut s.top_label_share,
+        &mut s.label_distribution,
+        &mut s.runs,
+        &mut s.median_duration_s,
+        &mut s.fast_share,
+        &mut s.duration_robust_z,
+        &mut s.contested_share,
+    ] {
+        *slot = slot.take().map(Signal::finite);
+    }
+    s
+}

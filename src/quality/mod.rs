@@ -1,0 +1,209 @@
+//! Annotator quality: per-annotator signals (each with its n and uncertainty), rule tests
+//! under one Benjamini–Hochberg false-discovery family, flags with evidence, and a
+//! pay / review / hold decision per annotator under a written [`Policy`].
+//!
+//! Consensus comes from elsewhere through a [`ConsensusView`]; [`majority`] and
+//! [`leave_one_out_majority`] build a plain-vote view for tests and for use without a model.
+
+pub mod ambiguity;
+pub mod collusion;
+pub mod effort;
+pub mod flags;
+pub mod gold_accuracy;
+pub mod label_bias;
+pub mod loo_agreement;
+mod measure;
+pub mod policy;
+pub mod random_clicking;
+mod report;
+
+#[cfg(test)]
+mod assess_tests;
+
+use serde::Serialize;
+
+pub use crate::dataset::NO_LABEL;
+pub use flags::{benjamini_hochberg, Flag, Rule, Severity};
+pub use policy::{Action, Actions, Policy};
+pub use report::{assess, AnnotatorReport, Decision, PairOfConcern, QualityReport, Signals};
+
+use crate::Dataset;
+
+/// What the quality engine needs from the consensus engine.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsensusView<'a> {
+    /// Consensus label per item (`NO_LABEL` if none).
+    pub item_label: &'a [u32],
+    /// Posterior / vote share of that label.
+    pub item_confidence: &'a [f64],
+    /// Per annotation position: majority label of the OTHER annotators on that item
+    /// (`NO_LABEL` if none or tie).
+    pub loo_label: &'a [u32],
+    /// Per annotation position: share of the other annotators voting `loo_label`.
+    pub loo_share: &'a [f64],
+    /// Model-based (Dawid–Skene) accuracy per annotator, if available.
+    pub annotator_accuracy: Option<&'a [f64]>,
+    /// MACE spamming probability per annotator, if available.
+    pub spam_probability: Option<&'a [f64]>,
+}
+
+/// One measured quantity with its sample size and, where defined, its uncertainty.
+/// Non-finite numbers never appear: they become `null` / absent.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Signal {
+    pub value: Option<f64>,
+    pub n: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci95: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub se: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
+    /// Expected value under the cohort / chance (e.g. cohort share, expected runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohort_median: Option<f64>,
+    /// The label the signal is about (e.g. the most used label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl Signal {
+    /// A bare value with its sample size.
+    pub fn new(value: f64, n: u64) -> Self {
+        Signal {
+            value: Some(value),
+            n,
+            ..Signal::default()
+        }
+    }
+
+    /// Drop every non-finite number (so that the JSON never holds NaN or infinity).
+    pub fn finite(mut self) -> Self {
+        let f = |x: Option<f64>| x.filter(|v| v.is_finite());
+        self.value = f(self.value);
+        self.ci95 = self.ci95.filter(|c| c.iter().all(|v| v.is_finite()));
+        self.se = f(self.se);
+        self.p_value = f(self.p_value);
+        self.df = f(self.df);
+        self.expected = f(self.expected);
+        self.cohort_median = f(self.cohort_median);
+        self
+    }
+}
+
+/// Plurality label and its vote share per item (`NO_LABEL`, 0 for empty items or ties).
+pub fn majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
+    let mut counts = vec![0u32; ds.n_labels()];
+    let mut label = vec![NO_LABEL; ds.n_items()];
+    let mut share = vec![0.0; ds.n_items()];
+    for item in 0..ds.n_items() {
+        let labels = ds.item_labels(item);
+        if let Some((top, c)) = plurality(labels, None, &mut counts) {
+            label[item] = top;
+            share[item] = c as f64 / labels.len() as f64;
+        }
+    }
+    (label, share)
+}
+
+/// Per annotation position: the plurality label of the OTHER annotators on the same item and
+/// their share voting it (`NO_LABEL`, 0 when there are no others or the others tie).
+pub fn leave_one_out_majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
+    let mut counts = vec![0u32; ds.n_labels()];
+    let mut label = vec![NO_LABEL; ds.n_annotations()];
+    let mut share = vec![0.0; ds.n_annotations()];
+    for item in 0..ds.n_items() {
+        let range = ds.item_range(item);
+        let labels = &ds.label[range.clone()];
+        for (k, pos) in range.enumerate() {
+            if let Some((top, c)) = plurality(labels, Some(k), &mut counts) {
+                label[pos] = top;
+                share[pos] = c as f64 / (labels.len() - 1) as f64;
+            }
+        }
+    }
+    (label, share)
+}
+
+/// Unique plurality among `labels` (skipping index `skip`); `None` if empty or tied.
+fn plurality(labels: &[u32], skip: Option<usize>, counts: &mut [u32]) -> Option<(u32, u32)> {
+    let mut best: Option<(u32, u32)> = None;
+    let mut tied = false;
+    for (k, &l) in labels.iter().enumerate() {
+        if Some(k) == skip {
+            continue;
+        }
+        let Some(c) = counts.get_mut(l as usize) else {
+            continue;
+        };
+        *c += 1;
+        let c = *c;
+        match best {
+            Some((bl, bc)) if c > bc || (c == bc && l == bl) => {
+                best = Some((l, c));
+                tied = false;
+            }
+            Some((_, bc)) if c == bc => tied = true,
+            None => best = Some((l, c)),
+            _ => {}
+        }
+    }
+    for &l in labels {
+        if let Some(c) = counts.get_mut(l as usize) {
+            *c = 0;
+        }
+    }
+    best.filter(|_| !tied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn majority_and_leave_one_out() {
+        let ds = Dataset::from_triples([
+            ("1", "a", "x"),
+            ("1", "b", "x"),
+            ("1", "c", "y"),
+            ("2", "a", "x"),
+            ("2", "b", "y"),
+            ("3", "a", "y"),
+        ]);
+        let (label, share) = majority(&ds);
+        assert_eq!(label, vec![0, NO_LABEL, 1]);
+        assert!((share[0] - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(share[2], 1.0);
+        let (loo, loo_share) = leave_one_out_majority(&ds);
+        // Item 1: a sees b,c = x,y (tie); b sees a,c (tie); c sees a,b = x,x.
+        assert_eq!(&loo[0..3], &[NO_LABEL, NO_LABEL, 0]);
+        assert_eq!(loo_share[2], 1.0);
+        // Item 2: a sees y, b sees x. Item 3: nobody else.
+        assert_eq!(&loo[3..6], &[1, 0, NO_LABEL]);
+    }
+
+    #[test]
+    fn plurality_ties_are_detected_in_any_order() {
+        let mut counts = vec![0u32; 3];
+        assert_eq!(plurality(&[0, 1, 1, 0], None, &mut counts), None);
+        assert_eq!(plurality(&[0, 1, 1, 2], None, &mut counts), Some((1, 2)));
+        assert_eq!(plurality(&[1, 0, 0, 1, 0], None, &mut counts), Some((0, 3)));
+        assert!(counts.iter().all(|&c| c == 0));
+    }
+
+    #[test]
+    fn signal_finite_drops_nan() {
+        let s = Signal {
+            ci95: Some([f64::NAN, 1.0]),
+            ..Signal::new(f64::NAN, 3)
+        }
+        .finite();
+        assert_eq!(s.value, None);
+        assert_eq!(s.ci95, None);
+        assert_eq!(s.n, 3);
+    }
+}
