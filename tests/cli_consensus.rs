@@ -61,7 +61,7 @@ fn consensus_json_carries_annotator_estimates() {
     assert_eq!(report["method"], "mace");
     let annotators = report["annotators"].as_array().unwrap();
     assert_eq!(annotators.len(), 39);
-    assert!(annotators
-        .iter()
-        .all(|a| a["spam_probability"].as_f64().is_some_and(|p| (0.0..=1.0).contains(&p))));
+    assert!(annotators.iter().all(|a| a["spam_probability"]
+        .as_f64()
+        .is_some_and(|p| (0.0..=1.0).contains(&p))));
 }

@@ -42,44 +42,19 @@ impl Table {
     }
 }
 
-/// Cohen's kappa with the Fleiss–Cohen–Everitt (1969) standard error:
-/// `Var = [A + B − C] / (n (1 − p_e)²)` with
-/// `A = Σ p_ii [1 − (p_i. + p_.i)(1 − κ)]²`, `B = (1 − κ)² Σ_{i≠j} p_ij (p_.i + p_j.)²`,
-/// `C = [κ − p_e (1 − κ)]²`. `None` when chance agreement is 1 (kappa undefined).
+/// Cohen's kappa with the Fleiss–Cohen–Everitt (1969) standard error, computed by the
+/// agreement engine's `cohen_kappa_table`. `None` when kappa is undefined (chance agreement 1).
 pub fn cohen_kappa(t: &Table) -> Option<Kappa> {
-    let n = t.total();
-    if n == 0 {
-        return None;
-    }
-    let nf = n as f64;
-    let q = t.q;
-    let p = |i: usize, j: usize| t.get(i, j) as f64 / nf;
-    let row: Vec<f64> = (0..q).map(|i| (0..q).map(|j| p(i, j)).sum()).collect();
-    let col: Vec<f64> = (0..q).map(|j| (0..q).map(|i| p(i, j)).sum()).collect();
-    let po: f64 = (0..q).map(|i| p(i, i)).sum();
-    let pe: f64 = (0..q).map(|i| row[i] * col[i]).sum();
-    if 1.0 - pe <= 1e-12 {
-        return None;
-    }
-    let k = (po - pe) / (1.0 - pe);
-    let a: f64 = (0..q)
-        .map(|i| p(i, i) * (1.0 - (row[i] + col[i]) * (1.0 - k)).powi(2))
-        .sum();
-    let mut b = 0.0;
-    for i in 0..q {
-        for j in 0..q {
-            if i != j && t.get(i, j) > 0 {
-                b += p(i, j) * (col[i] + row[j]).powi(2);
-            }
-        }
-    }
-    b *= (1.0 - k).powi(2);
-    let c = (k - pe * (1.0 - k)).powi(2);
-    let var = ((a + b - c) / (nf * (1.0 - pe).powi(2))).max(0.0);
+    let counts: Vec<f64> = t.counts.iter().map(|&c| c as f64).collect();
+    let k = crate::agreement::cohen_kappa_table(
+        &counts,
+        t.q,
+        crate::agreement::KappaWeights::Unweighted,
+    );
     Some(Kappa {
-        kappa: k,
-        se: var.sqrt(),
-        n,
+        kappa: k.value?,
+        se: k.se?,
+        n: t.total(),
     })
 }
 

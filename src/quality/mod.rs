@@ -95,69 +95,49 @@ impl Signal {
     }
 }
 
-/// Plurality label and its vote share per item (`NO_LABEL`, 0 for empty items or ties).
+/// Plurality label and its vote share per item (`NO_LABEL`, 0 for empty items or ties): the
+/// consensus module's majority vote, with ties left undecided rather than broken.
 pub fn majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
-    let mut counts = vec![0u32; ds.n_labels()];
-    let mut label = vec![NO_LABEL; ds.n_items()];
-    let mut share = vec![0.0; ds.n_items()];
-    for item in 0..ds.n_items() {
-        let labels = ds.item_labels(item);
-        if let Some((top, c)) = plurality(labels, None, &mut counts) {
-            label[item] = top;
-            share[item] = c as f64 / labels.len() as f64;
-        }
-    }
-    (label, share)
+    let mv = crate::consensus::infer(
+        ds,
+        &crate::consensus::ConsensusOptions {
+            method: crate::consensus::Method::MajorityVote,
+            use_gold: false,
+            ..Default::default()
+        },
+    );
+    let q = mv.n_labels;
+    (0..ds.n_items())
+        .map(|item| {
+            let row = &mv.posteriors[item * q..(item + 1) * q];
+            let top = mv.confidence[item];
+            let tied = row.iter().filter(|&&p| p == top).count() > 1;
+            if mv.labels[item] == NO_LABEL || tied {
+                (NO_LABEL, 0.0)
+            } else {
+                (mv.labels[item], top)
+            }
+        })
+        .unzip()
 }
 
 /// Per annotation position: the plurality label of the OTHER annotators on the same item and
-/// their share voting it (`NO_LABEL`, 0 when there are no others or the others tie).
+/// their share voting it (`NO_LABEL`, 0 when there are no others or the others tie). Ties are
+/// left undecided because a tie-break would count against whoever disagreed with it.
 pub fn leave_one_out_majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
-    let mut counts = vec![0u32; ds.n_labels()];
-    let mut label = vec![NO_LABEL; ds.n_annotations()];
-    let mut share = vec![0.0; ds.n_annotations()];
-    for item in 0..ds.n_items() {
-        let range = ds.item_range(item);
-        let labels = &ds.label[range.clone()];
-        for (k, pos) in range.enumerate() {
-            if let Some((top, c)) = plurality(labels, Some(k), &mut counts) {
-                label[pos] = top;
-                share[pos] = c as f64 / (labels.len() - 1) as f64;
+    let loo = crate::consensus::leave_one_out_majority(ds);
+    loo.label
+        .iter()
+        .zip(&loo.share)
+        .zip(&loo.tied)
+        .map(|((&label, &share), &tied)| {
+            if tied || label == NO_LABEL {
+                (NO_LABEL, 0.0)
+            } else {
+                (label, share)
             }
-        }
-    }
-    (label, share)
-}
-
-/// Unique plurality among `labels` (skipping index `skip`); `None` if empty or tied.
-fn plurality(labels: &[u32], skip: Option<usize>, counts: &mut [u32]) -> Option<(u32, u32)> {
-    let mut best: Option<(u32, u32)> = None;
-    let mut tied = false;
-    for (k, &l) in labels.iter().enumerate() {
-        if Some(k) == skip {
-            continue;
-        }
-        let Some(c) = counts.get_mut(l as usize) else {
-            continue;
-        };
-        *c += 1;
-        let c = *c;
-        match best {
-            Some((bl, bc)) if c > bc || (c == bc && l == bl) => {
-                best = Some((l, c));
-                tied = false;
-            }
-            Some((_, bc)) if c == bc => tied = true,
-            None => best = Some((l, c)),
-            _ => {}
-        }
-    }
-    for &l in labels {
-        if let Some(c) = counts.get_mut(l as usize) {
-            *c = 0;
-        }
-    }
-    best.filter(|_| !tied)
+        })
+        .unzip()
 }
 
 #[cfg(test)]
@@ -184,15 +164,6 @@ mod tests {
         assert_eq!(loo_share[2], 1.0);
         // Item 2: a sees y, b sees x. Item 3: nobody else.
         assert_eq!(&loo[3..6], &[1, 0, NO_LABEL]);
-    }
-
-    #[test]
-    fn plurality_ties_are_detected_in_any_order() {
-        let mut counts = vec![0u32; 3];
-        assert_eq!(plurality(&[0, 1, 1, 0], None, &mut counts), None);
-        assert_eq!(plurality(&[0, 1, 1, 2], None, &mut counts), Some((1, 2)));
-        assert_eq!(plurality(&[1, 0, 0, 1, 0], None, &mut counts), Some((0, 3)));
-        assert!(counts.iter().all(|&c| c == 0));
     }
 
     #[test]
