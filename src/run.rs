@@ -5,11 +5,13 @@ use std::path::Path;
 
 use crate::agreement::{self, AgreementOptions};
 use crate::cli::{AgreementOptionsArgs, Cli, Command};
-use crate::consensus::{self, ConsensusOptions};
+use crate::consensus::{self, ConsensusOptions, Method};
 use crate::error::{Error, Result};
 use crate::ingest;
+use crate::quality::{self, ConsensusView, Policy};
 use crate::report::consensus::ConsensusReport;
-use crate::report::{self, InputSummary, Report};
+use crate::report::{self, AuditReport, ConsensusSummary, InputSummary, Report};
+use crate::simulate::{self, SimConfig};
 
 /// What a finished run means for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,70 @@ fn agreement_options(level: crate::Level, args: &AgreementOptionsArgs) -> Agreem
         min_shared: args.min_shared,
         bootstrap: args.bootstrap,
         seed: args.seed,
+    }
+}
+
+/// Read a policy file, or the documented defaults.
+fn load_policy(path: Option<&Path>) -> Result<Policy> {
+    let Some(path) = path else {
+        return Ok(Policy::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    Policy::from_toml_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+}
+
+/// The full audit: agreement, consensus (the chosen method, plus MACE for spam
+/// probabilities), leave-one-out majorities, per-annotator signals, flags and decisions.
+pub fn audit(
+    loaded: &ingest::Loaded,
+    agreement_options: &AgreementOptions,
+    method: Method,
+    policy: &Policy,
+) -> AuditReport {
+    let ds = &loaded.dataset;
+    let agreement = agreement::compute(ds, agreement_options);
+    let infer = |method| {
+        consensus::infer(
+            ds,
+            &ConsensusOptions {
+                method,
+                use_gold: true,
+                seed: agreement_options.seed,
+                ..ConsensusOptions::default()
+            },
+        )
+    };
+    let model = infer(method);
+    let mace = if method == Method::Mace {
+        None
+    } else {
+        Some(infer(Method::Mace))
+    };
+    let spam = mace.as_ref().unwrap_or(&model).spam_probability.clone();
+    let (loo_label, loo_share) = quality::leave_one_out_majority(ds);
+    let view = ConsensusView {
+        item_label: &model.labels,
+        item_confidence: &model.confidence,
+        loo_label: &loo_label,
+        loo_share: &loo_share,
+        annotator_accuracy: Some(&model.annotator_accuracy),
+        spam_probability: spam.as_deref(),
+    };
+    let mut quality = quality::assess(ds, &view, policy);
+    if let Some(confusion) = &model.confusion {
+        let q = model.n_labels;
+        for a in &mut quality.annotators {
+            let block = &confusion[a.index as usize * q * q..(a.index as usize + 1) * q * q];
+            a.confusion = Some(block.chunks(q).map(<[f64]>::to_vec).collect());
+        }
+    }
+    AuditReport {
+        schema_version: report::SCHEMA_VERSION,
+        tool: report::Tool::default(),
+        input: InputSummary::from_loaded(loaded),
+        agreement,
+        consensus: ConsensusSummary::new(&model),
+        quality,
     }
 }
 
@@ -105,6 +171,50 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
-        _ => Err(Error::Usage("not available yet".into())),
+        Command::Audit(args) => {
+            configure_threads(args.input.threads)?;
+            let policy = load_policy(args.policy.as_deref())?;
+            let ingest_options = args.input.ingest_options()?;
+            let loaded = ingest::load(&args.input.files, &ingest_options)?;
+            let report = audit(
+                &loaded,
+                &agreement_options(ingest_options.level, &args.agreement),
+                args.method,
+                &policy,
+            );
+            if args.json {
+                report::json::render(&report, out)
+            } else {
+                report::scorecard::render(&report, out)
+            }
+            .map_err(stdout_error)?;
+            Ok(if args.fail_on_hold && report.has_hold() {
+                Outcome::Hold
+            } else {
+                Outcome::Done
+            })
+        }
+        Command::Simulate(args) => {
+            let config = SimConfig {
+                items: args.items,
+                annotators: Some(args.annotators),
+                overlap: args.overlap,
+                labels: args.labels,
+                seed: args.seed,
+                ..SimConfig::default()
+            };
+            let simulation = simulate::simulate(&config);
+            simulation.write_dir(&args.out)?;
+            writeln!(
+                out,
+                "wrote {} annotations of {} items by {} annotators to {}",
+                simulation.rows.len(),
+                simulation.item_names.len(),
+                simulation.annotator_names.len(),
+                args.out.display()
+            )
+            .map_err(stdout_error)?;
+            Ok(Outcome::Done)
+        }
     }
 }

@@ -4,6 +4,8 @@
 mod agreement_properties;
 /// Published reference cases and randomized cases against Python oracles.
 mod agreement_reference;
+/// `labelaudit audit` end to end on the example batch.
+mod cli_audit;
 /// `labelaudit consensus` end to end.
 mod cli_consensus;
 /// Consensus methods on real crowdsourcing data against crowd-kit.

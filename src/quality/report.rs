@@ -39,6 +39,10 @@ pub struct AnnotatorReport {
     pub signals: Signals,
     /// Rules raised against this annotator (deduplicated, sorted).
     pub flags: Vec<Rule>,
+    /// Dawid-Skene confusion matrix (rows: true label, columns: given label), when the
+    /// consensus model has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confusion: Option<Vec<Vec<f64>>>,
     #[serde(skip)]
     pub index: u32,
     #[serde(skip)]
@@ -386,6 +390,7 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
                 decision,
                 signals: s,
                 flags: rules,
+                confusion: None,
                 index: a as u32,
                 min_q: mine.iter().map(|f| f.q_value).min_by(f64::total_cmp),
             }

@@ -5,6 +5,7 @@
 
 pub mod consensus;
 pub mod json;
+pub mod scorecard;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -12,7 +13,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::agreement::AgreementReport;
+use crate::consensus::{Consensus, Method};
+use crate::dataset::NO_LABEL;
 use crate::ingest::{InputFile, Loaded};
+use crate::quality::{Decision, QualityReport};
 
 /// Version of the JSON layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -94,6 +98,61 @@ impl Report {
             input,
             agreement,
         }
+    }
+}
+
+/// Summary of the consensus the audit measured annotators against.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsensusSummary {
+    pub method: Method,
+    pub iterations: usize,
+    pub converged: bool,
+    /// Majority-vote ties broken by label order (0 for model-based methods).
+    pub ties: usize,
+    /// Items that received a consensus label.
+    pub items: usize,
+    /// Items whose consensus confidence is below 0.5.
+    pub low_confidence_items: usize,
+}
+
+impl ConsensusSummary {
+    pub fn new(c: &Consensus) -> Self {
+        ConsensusSummary {
+            method: c.method,
+            iterations: c.iterations,
+            converged: c.converged,
+            ties: c.ties,
+            items: c.labels.iter().filter(|&&l| l != NO_LABEL).count(),
+            low_confidence_items: c
+                .labels
+                .iter()
+                .zip(&c.confidence)
+                .filter(|(&l, &p)| l != NO_LABEL && p < 0.5)
+                .count(),
+        }
+    }
+}
+
+/// The audit report (`labelaudit audit`): the agreement report plus consensus, annotators,
+/// flags, pairs of concern and the effective policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub input: InputSummary,
+    pub agreement: AgreementReport,
+    pub consensus: ConsensusSummary,
+    #[serde(flatten)]
+    pub quality: QualityReport,
+}
+
+impl AuditReport {
+    /// Whether any annotator's decision is `hold`.
+    pub fn has_hold(&self) -> bool {
+        self.quality
+            .annotators
+            .iter()
+            .any(|a| a.decision == Decision::Hold)
     }
 }
 

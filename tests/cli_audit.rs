@@ -1,0 +1,124 @@
+//! `labelaudit audit` end to end on the shipped example batch, whose annotator roles are
+//! known (written by the simulator into `fixtures/example/roles.csv`).
+
+use std::collections::HashMap;
+
+use crate::harness::{fixture, labelaudit};
+
+fn roles() -> HashMap<String, String> {
+    let text = std::fs::read_to_string(fixture("example/roles.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let mut f = line.split(',');
+            (f.next().unwrap().into(), f.next().unwrap().into())
+        })
+        .collect()
+}
+
+fn audit_json(extra: &[&str]) -> serde_json::Value {
+    let annotations = fixture("example/annotations.csv");
+    let gold = fixture("example/gold.csv");
+    let mut args = vec!["audit", &annotations, "--gold", &gold, "--json"];
+    args.extend_from_slice(extra);
+    labelaudit(&args).expect_code(0).json()
+}
+
+#[test]
+fn decisions_follow_the_known_roles() {
+    let roles = roles();
+    let report = audit_json(&[]);
+    for a in report["annotators"].as_array().unwrap() {
+        let id = a["id"].as_str().unwrap();
+        let decision = a["decision"].as_str().unwrap();
+        match roles[id].as_str() {
+            "honest" | "honest_ambiguous" => assert_eq!(decision, "pay", "{id}: {a}"),
+            "uniform_spammer" | "straight_liner" | "fast_clicker" | "label_swapper" => {
+                assert_eq!(decision, "hold", "{id}: {a}")
+            }
+            "colluder" | "biased" => assert_eq!(decision, "review", "{id}: {a}"),
+            other => panic!("unknown role {other}"),
+        }
+    }
+}
+
+#[test]
+fn report_has_the_documented_top_level_keys() {
+    let report = audit_json(&[]);
+    for key in [
+        "schema_version",
+        "tool",
+        "input",
+        "agreement",
+        "consensus",
+        "annotators",
+        "flags",
+        "pairs_of_concern",
+        "policy",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(report["input"]["annotations"], 5000);
+    assert_eq!(report["consensus"]["method"], "dawid-skene");
+    let flag = &report["flags"][0];
+    for key in [
+        "annotator",
+        "rule",
+        "severity",
+        "statistic",
+        "threshold",
+        "n",
+        "p_value",
+        "q_value",
+        "message",
+    ] {
+        assert!(flag.get(key).is_some(), "flag lacks {key}: {flag}");
+    }
+}
+
+#[test]
+fn same_bytes_for_any_thread_count() {
+    let annotations = fixture("example/annotations.csv");
+    let gold = fixture("example/gold.csv");
+    let run = |threads: &str| {
+        labelaudit(&[
+            "audit",
+            &annotations,
+            "--gold",
+            &gold,
+            "--json",
+            "--threads",
+            threads,
+        ])
+        .expect_code(0)
+        .stdout
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("4"));
+}
+
+#[test]
+fn fail_on_hold_exits_3() {
+    let annotations = fixture("example/annotations.csv");
+    let run = labelaudit(&["audit", &annotations, "--fail-on-hold"]).expect_code(3);
+    assert!(run.stdout.contains("Decisions:"), "{}", run.stdout);
+}
+
+#[test]
+fn bad_policy_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "fdr = 0.05\nno_such_key = 1\n").unwrap();
+    let annotations = fixture("example/annotations.csv");
+    let run =
+        labelaudit(&["audit", &annotations, "--policy", policy.to_str().unwrap()]).expect_code(2);
+    assert!(run.stderr.contains("no_such_key"), "{}", run.stderr);
+}
+
+#[test]
+fn shipped_policy_file_parses_and_matches_the_defaults() {
+    let with_file = audit_json(&["--policy", &fixture("policy.toml")]);
+    let defaults = audit_json(&[]);
+    assert_eq!(with_file["policy"], defaults["policy"]);
+}
