@@ -6,6 +6,7 @@ pub mod agreement;
 pub mod cli;
 pub mod dataset;
 pub mod error;
+pub mod feedback;
 pub mod ingest;
 pub mod report;
 pub mod run;
