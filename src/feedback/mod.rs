@@ -25,7 +25,11 @@ pub mod rubric;
 pub mod stats;
 pub mod text;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
+
+use stats::{binomial_test, cohens_h};
 
 /// One per-annotator quality signal. Every float is finite or `None`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,4 +87,79 @@ impl Signal {
         }
         self
     }
+}
+
+/// Rate of a yes/no outcome per annotator vs the OTHER annotators' rate on the same items.
+///
+/// `obs` holds `(item, annotator, outcome)`; `None` outcomes are not usable and are left
+/// out. For each usable observation of annotator `a` on item `i`, the cohort rate is the
+/// rate among the other annotators' usable observations of `i` (items with none are left
+/// out of `a`'s test). The expected rate is the mean of those item rates, and `a`'s count is
+/// tested with the exact binomial test against it (the exact null is Poisson-binomial, whose
+/// variance the binomial with the mean rate bounds from above: conservative). Effect size:
+/// Cohen's h of the annotator's rate vs the expected rate; one-sided p: P(X ≥ k).
+/// Linear in `obs` (leave-one-out from per-item totals).
+pub(crate) fn cohort_rate_signals(
+    obs: &[(u32, u32, Option<bool>)],
+    name: &'static str,
+    what: &str,
+) -> Vec<Signal> {
+    let mut item_tot: HashMap<u32, (u64, u64)> = HashMap::new();
+    let mut per_annot: HashMap<u32, Vec<(u32, bool)>> = HashMap::new();
+    for &(item, annotator, outcome) in obs {
+        if let Some(hit) = outcome {
+            let e = item_tot.entry(item).or_default();
+            e.0 += u64::from(hit);
+            e.1 += 1;
+            per_annot.entry(annotator).or_default().push((item, hit));
+        }
+    }
+    let mut annotators: Vec<u32> = obs.iter().map(|o| o.1).collect();
+    annotators.sort_unstable();
+    annotators.dedup();
+    annotators
+        .into_iter()
+        .map(|a| {
+            let own = per_annot.get(&a).map_or(&[][..], Vec::as_slice);
+            let (mut k, mut n, mut expected_sum) = (0u64, 0u64, 0.0);
+            for &(item, hit) in own {
+                let (h, u) = item_tot.get(&item).copied().unwrap_or_default();
+                let (oh, ou) = (h - u64::from(hit), u.saturating_sub(1));
+                if ou == 0 {
+                    continue;
+                }
+                expected_sum += oh as f64 / ou as f64;
+                k += u64::from(hit);
+                n += 1;
+            }
+            if n == 0 {
+                return Signal::undefined(
+                    name,
+                    a,
+                    0,
+                    "no item where both this annotator and another gave a usable answer",
+                );
+            }
+            let rate = k as f64 / n as f64;
+            let expected = expected_sum / n as f64;
+            let test = binomial_test(k, n, expected);
+            Signal {
+                signal: name,
+                annotator: a,
+                n: n as usize,
+                statistic: Some(rate),
+                expected: Some(expected),
+                effect_size: Some(cohens_h(rate, expected)),
+                p_value: test.map(|t| t.two_sided),
+                p_value_one_sided: test.map(|t| t.greater),
+                evidence: format!(
+                    "{what} in {k} of {n} ({:.1}%) vs {:.1}% by the others on the same items",
+                    100.0 * rate,
+                    100.0 * expected
+                ),
+                reason: None,
+            }
+            .checked()
+        })
+        .collect()
 }

@@ -17,12 +17,9 @@
 //! enter position bias (no side was picked); items where no other annotator gives a usable
 //! judgment are left out of that annotator's test (the count is in `n`).
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
-use super::stats::{binomial_test, cohens_h};
-use super::Signal;
+use super::{cohort_rate_signals, Signal};
 use crate::Dataset;
 
 /// One pairwise judgment.
@@ -85,87 +82,24 @@ pub fn choice_label(strength: i8) -> &'static str {
 /// (primacy); the two-sided p also catches a recency bias.
 pub fn position_bias(judgments: &[Judgment]) -> Vec<Signal> {
     // Per item: (picked first, decisive) per annotator.
-    let outcome = |j: &Judgment| j.first_shown_strength().filter(|&s| s != 0).map(|s| s > 0);
-    cohort_signal(judgments, "position_bias", outcome, true)
+    let obs: Vec<(u32, u32, Option<bool>)> = judgments
+        .iter()
+        .map(|j| {
+            let picked_first = j.first_shown_strength().filter(|&s| s != 0).map(|s| s > 0);
+            (j.item, j.annotator, picked_first)
+        })
+        .collect();
+    cohort_rate_signals(&obs, "position_bias", "picked the first-shown response")
 }
 
 /// Tie overuse: rate of `tie` judgments vs the other annotators' tie rate on the same items;
 /// one-sided p: P(X ≥ k).
 pub fn tie_overuse(judgments: &[Judgment]) -> Vec<Signal> {
-    cohort_signal(judgments, "tie_overuse", |j| Some(j.strength == 0), false)
-}
-
-fn cohort_signal(
-    judgments: &[Judgment],
-    name: &'static str,
-    outcome: impl Fn(&Judgment) -> Option<bool>,
-    position: bool,
-) -> Vec<Signal> {
-    // Per item: total (hits, usable) over all annotators; the leave-one-out rate subtracts
-    // the annotator's own outcome, so the work is linear in the number of judgments.
-    let mut item_tot: HashMap<u32, (u64, u64)> = HashMap::new();
-    let mut per_annot: HashMap<u32, Vec<(u32, bool)>> = HashMap::new();
-    for j in judgments {
-        if let Some(hit) = outcome(j) {
-            let e = item_tot.entry(j.item).or_default();
-            e.0 += u64::from(hit);
-            e.1 += 1;
-            per_annot.entry(j.annotator).or_default().push((j.item, hit));
-        }
-    }
-    let mut annotators: Vec<u32> = judgments.iter().map(|j| j.annotator).collect();
-    annotators.sort_unstable();
-    annotators.dedup();
-    annotators
-        .into_iter()
-        .map(|a| {
-            let own = per_annot.get(&a).map_or(&[][..], Vec::as_slice);
-            let (mut k, mut n, mut expected_sum) = (0u64, 0u64, 0.0);
-            for &(item, hit) in own {
-                let (h, u) = item_tot.get(&item).copied().unwrap_or_default();
-                let (oh, ou) = (h - u64::from(hit), u - 1);
-                if ou == 0 {
-                    continue;
-                }
-                expected_sum += oh as f64 / ou as f64;
-                k += u64::from(hit);
-                n += 1;
-            }
-            if n == 0 {
-                return Signal::undefined(
-                    name,
-                    a,
-                    0,
-                    "no item where both this annotator and another gave a usable judgment",
-                );
-            }
-            let rate = k as f64 / n as f64;
-            let expected = expected_sum / n as f64;
-            let test = binomial_test(k, n, expected);
-            let what = if position {
-                "picked the first-shown response"
-            } else {
-                "answered tie"
-            };
-            Signal {
-                signal: name,
-                annotator: a,
-                n: n as usize,
-                statistic: Some(rate),
-                expected: Some(expected),
-                effect_size: Some(cohens_h(rate, expected)),
-                p_value: test.map(|t| t.two_sided),
-                p_value_one_sided: test.map(|t| t.greater),
-                evidence: format!(
-                    "{what} in {k} of {n} judgments ({:.1}%) vs {:.1}% by the others on the same items",
-                    100.0 * rate,
-                    100.0 * expected
-                ),
-                reason: None,
-            }
-            .checked()
-        })
-        .collect()
+    let obs: Vec<(u32, u32, Option<bool>)> = judgments
+        .iter()
+        .map(|j| (j.item, j.annotator, Some(j.strength == 0)))
+        .collect();
+    cohort_rate_signals(&obs, "tie_overuse", "answered tie")
 }
 
 /// Two datasets for the agreement engine: the choice (`A` / `B` / `tie`; analyse at the
