@@ -8,3 +8,6 @@ mod agreement_reference;
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
 mod ingest_errors;
+/// Feedback statistics (ICC, Kendall's W, rank correlations, binomial test) against
+/// published examples and pingouin / scipy oracles.
+mod feedback;
