@@ -41,7 +41,11 @@ struct MaxDev(&'static str, f64, f64);
 impl MaxDev {
     fn check(&mut self, what: &str, got: f64, want: f64) {
         let d = (got - want).abs();
-        assert!(d <= self.2, "{}: {what}: got {got}, want {want} (|d| = {d:e})", self.0);
+        assert!(
+            d <= self.2,
+            "{}: {what}: got {got}, want {want} (|d| = {d:e})",
+            self.0
+        );
         self.1 = self.1.max(d);
     }
 }
@@ -93,7 +97,11 @@ fn kendall_w_matches_published_examples() {
         let name = case["name"].as_str().unwrap_or("?");
         let w = kendall_w(&matrix(&case["ranks"])).unwrap_or_else(|e| panic!("{name}: {e}"));
         let half = 0.5 * 10f64.powi(-(case["published_decimals"].as_i64().unwrap_or(2) as i32));
-        assert!((w.w - f(&case["published"]["w"])).abs() <= half, "{name}: W = {}", w.w);
+        assert!(
+            (w.w - f(&case["published"]["w"])).abs() <= half,
+            "{name}: W = {}",
+            w.w
+        );
         if let Some(p) = case["published"]["p_value"].as_f64() {
             assert!((w.p_value - p).abs() <= half, "{name}: p = {}", w.p_value);
         }

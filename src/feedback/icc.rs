@@ -97,7 +97,9 @@ pub fn icc_complete(rows: &[Vec<f64>], k: usize) -> Result<Icc, IccUndefined> {
         targets_dropped: 0,
     };
     if n < 2 || k < 2 || rows.iter().any(|r| r.len() != k) {
-        return Err(undefined("need a complete matrix of at least 2 targets × 2 judges"));
+        return Err(undefined(
+            "need a complete matrix of at least 2 targets × 2 judges",
+        ));
     }
     let (nf, kf) = (n as f64, k as f64);
     let grand = rows.iter().flatten().sum::<f64>() / (nf * kf);
@@ -171,8 +173,8 @@ pub fn icc_complete(rows: &[Vec<f64>], k: usize) -> Result<Icc, IccUndefined> {
 
     let fin = |x: f64| x.is_finite().then_some(x);
     let fin_ci = |c: Option<[f64; 2]>| c.filter(|c| c[0].is_finite() && c[1].is_finite());
-    let form = |form, mw, value: f64, f: f64, d2: f64, p: Option<f64>, ci: Option<[f64; 2]>| {
-        IccForm {
+    let form =
+        |form, mw, value: f64, f: f64, d2: f64, p: Option<f64>, ci: Option<[f64; 2]>| IccForm {
             form,
             mcgraw_wong: mw,
             value: fin(value),
@@ -181,15 +183,62 @@ pub fn icc_complete(rows: &[Vec<f64>], k: usize) -> Result<Icc, IccUndefined> {
             df2: d2,
             p_value: p.and_then(fin),
             ci95: fin_ci(ci),
-        }
-    };
+        };
     let forms = vec![
-        form("ICC(1,1)", "ICC(1,1)", icc1, f1, df1kd, p1, ci1.map(|c| c.0)),
-        form("ICC(2,1)", "ICC(A,1)", icc2, f3, df2kd, p3, ci2.map(|c| c.0)),
-        form("ICC(3,1)", "ICC(C,1)", icc3, f3, df2kd, p3, ci3.map(|c| c.0)),
-        form("ICC(1,k)", "ICC(1,k)", icc1k, f1, df1kd, p1, ci1.map(|c| c.1)),
-        form("ICC(2,k)", "ICC(A,k)", icc2k, f3, df2kd, p3, ci2.map(|c| c.1)),
-        form("ICC(3,k)", "ICC(C,k)", icc3k, f3, df2kd, p3, ci3.map(|c| c.1)),
+        form(
+            "ICC(1,1)",
+            "ICC(1,1)",
+            icc1,
+            f1,
+            df1kd,
+            p1,
+            ci1.map(|c| c.0),
+        ),
+        form(
+            "ICC(2,1)",
+            "ICC(A,1)",
+            icc2,
+            f3,
+            df2kd,
+            p3,
+            ci2.map(|c| c.0),
+        ),
+        form(
+            "ICC(3,1)",
+            "ICC(C,1)",
+            icc3,
+            f3,
+            df2kd,
+            p3,
+            ci3.map(|c| c.0),
+        ),
+        form(
+            "ICC(1,k)",
+            "ICC(1,k)",
+            icc1k,
+            f1,
+            df1kd,
+            p1,
+            ci1.map(|c| c.1),
+        ),
+        form(
+            "ICC(2,k)",
+            "ICC(A,k)",
+            icc2k,
+            f3,
+            df2kd,
+            p3,
+            ci2.map(|c| c.1),
+        ),
+        form(
+            "ICC(3,k)",
+            "ICC(C,k)",
+            icc3k,
+            f3,
+            df2kd,
+            p3,
+            ci3.map(|c| c.1),
+        ),
     ];
     Ok(Icc {
         n_targets: n,

@@ -38,8 +38,13 @@ pub struct Judgment {
 impl Judgment {
     /// Strength re-signed so that positive = the first-shown response was preferred.
     pub fn first_shown_strength(&self) -> Option<i8> {
-        self.a_shown_first
-            .map(|a_first| if a_first { self.strength } else { -self.strength })
+        self.a_shown_first.map(|a_first| {
+            if a_first {
+                self.strength
+            } else {
+                -self.strength
+            }
+        })
     }
 }
 
@@ -118,7 +123,13 @@ pub fn preference_datasets(
     };
     let rows: Vec<(String, String, i8)> = judgments
         .iter()
-        .map(|j| (name(items, j.item), name(annotators, j.annotator), j.strength))
+        .map(|j| {
+            (
+                name(items, j.item),
+                name(annotators, j.annotator),
+                j.strength,
+            )
+        })
         .collect();
     let strengths: Vec<String> = rows.iter().map(|r| r.2.to_string()).collect();
     let choice = Dataset::from_triples(
@@ -136,7 +147,10 @@ pub fn preference_datasets(
 /// Judgments from a dataset whose labels are choices or strengths; `a_shown_first[pos]` is
 /// the order of the annotation at that position (empty slice = unknown for all). Returns the
 /// judgments and the number of annotations whose label did not parse.
-pub fn judgments_from_dataset(ds: &Dataset, a_shown_first: &[Option<bool>]) -> (Vec<Judgment>, usize) {
+pub fn judgments_from_dataset(
+    ds: &Dataset,
+    a_shown_first: &[Option<bool>],
+) -> (Vec<Judgment>, usize) {
     let parsed: Vec<Option<i8>> = ds.labels.iter().map(|l| parse_strength(l)).collect();
     let mut out = Vec::with_capacity(ds.n_annotations());
     let mut bad = 0;
@@ -220,14 +234,25 @@ mod tests {
         for j in v.iter_mut().filter(|j| j.annotator == 2 && j.item % 4 != 0) {
             j.strength = 0;
         }
-        for j in v.iter_mut().filter(|j| j.annotator != 2 && j.item % 10 == 0) {
+        for j in v
+            .iter_mut()
+            .filter(|j| j.annotator != 2 && j.item % 10 == 0)
+        {
             j.strength = 0;
         }
         let s = tie_overuse(&v);
-        assert!(s[2].p_value_one_sided.is_some_and(|p| p < 1e-6), "{:?}", s[2]);
+        assert!(
+            s[2].p_value_one_sided.is_some_and(|p| p < 1e-6),
+            "{:?}",
+            s[2]
+        );
         // The others include the tie lover, so a typical annotator ties LESS than expected:
         // not an overuse.
-        assert!(s[1].p_value_one_sided.is_some_and(|p| p > 0.05), "{:?}", s[1]);
+        assert!(
+            s[1].p_value_one_sided.is_some_and(|p| p > 0.05),
+            "{:?}",
+            s[1]
+        );
     }
 
     #[test]

@@ -136,8 +136,7 @@ pub fn rubric_agreement(
                 }
             }
             let matrix: Vec<Vec<Option<f64>>> = rows.into_values().collect();
-            let (icc_2_1, icc_2_k, icc_items, icc_items_dropped, icc_reason) = match icc(&matrix)
-            {
+            let (icc_2_1, icc_2_k, icc_items, icc_items_dropped, icc_reason) = match icc(&matrix) {
                 Ok(r) => (
                     r.get("ICC(2,1)").cloned(),
                     r.get("ICC(2,k)").cloned(),
@@ -194,7 +193,11 @@ fn sample_sd(x: &[f64]) -> Option<f64> {
 /// Low variance: robust z of the annotator's mean log SD vs the cohort (see module docs).
 pub fn low_variance(annotations: &[RubricAnnotation], min_annotations: usize) -> Vec<Signal> {
     const NAME: &str = "low_variance";
-    let n_dims = annotations.iter().map(|a| a.scores.len()).max().unwrap_or(0);
+    let n_dims = annotations
+        .iter()
+        .map(|a| a.scores.len())
+        .max()
+        .unwrap_or(0);
     let mut by_annot: BTreeMap<u32, Vec<&RubricAnnotation>> = BTreeMap::new();
     for a in annotations {
         by_annot.entry(a.annotator).or_default().push(a);
@@ -293,7 +296,9 @@ pub fn annotations_from_datasets(
                     &mut annot_id,
                     &ds.annotators[ds.annotator[pos] as usize],
                 );
-                by_key.entry((i, a)).or_insert_with(|| vec![None; dims.len()])[d] = value;
+                by_key
+                    .entry((i, a))
+                    .or_insert_with(|| vec![None; dims.len()])[d] = value;
             }
         }
     }
@@ -345,8 +350,16 @@ mod tests {
     fn flat_rater_is_flagged() {
         let s = flat_rating(&data(true, false));
         assert_eq!(s[0].statistic, Some(1.0));
-        assert!(s[0].p_value_one_sided.is_some_and(|p| p < 1e-6), "{:?}", s[0]);
-        assert!(s[1].p_value_one_sided.is_some_and(|p| p > 0.05), "{:?}", s[1]);
+        assert!(
+            s[0].p_value_one_sided.is_some_and(|p| p < 1e-6),
+            "{:?}",
+            s[0]
+        );
+        assert!(
+            s[1].p_value_one_sided.is_some_and(|p| p > 0.05),
+            "{:?}",
+            s[1]
+        );
     }
 
     #[test]
@@ -364,7 +377,12 @@ mod tests {
         assert_eq!(r.len(), 3);
         assert!(r[0].icc_2_1.as_ref().is_some_and(|f| f.value.is_some()));
         assert_eq!(r[0].icc_items, 40);
-        assert!(r[0].agreement.coefficients.krippendorff_alpha.value.is_some());
+        assert!(r[0]
+            .agreement
+            .coefficients
+            .krippendorff_alpha
+            .value
+            .is_some());
         let ds = dimension_dataset(&data(false, false), 0, &[], &[]);
         let (back, _, _) = annotations_from_datasets(&[&ds, &ds]);
         assert_eq!(back.len(), 200);

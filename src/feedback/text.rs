@@ -114,12 +114,14 @@ pub fn self_reuse(answers: &[Answer<'_>], opts: &TextOptions) -> Vec<Signal> {
             // Exact duplicates first: one representative text, the set of its items.
             let mut groups: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
             for &i in idx {
-                groups.entry(norms[i].as_str()).or_default().push(answers[i].item);
+                groups
+                    .entry(norms[i].as_str())
+                    .or_default()
+                    .push(answers[i].item);
             }
             let texts: Vec<(&str, Vec<u32>)> = groups.into_iter().collect();
             let sets: Vec<Vec<&str>> = texts.iter().map(|t| shingles(t.0, opts.shingle)).collect();
-            let mut index: MinHashIndex<u64, usize> =
-                MinHashIndex::new(NUM_BANDS, BAND_WIDTH, 0.0);
+            let mut index: MinHashIndex<u64, usize> = MinHashIndex::new(NUM_BANDS, BAND_WIDTH, 0.0);
             let sigs: Vec<Vec<u64>> = sets
                 .iter()
                 .map(|s| hasher.create_signature(s.iter()))
@@ -200,7 +202,10 @@ pub fn copying_pairs(answers: &[Answer<'_>], opts: &TextOptions) -> Vec<CopyPair
     }
     let mut out = Vec::new();
     for (item, list) in by_item {
-        let sets: Vec<Vec<&str>> = list.iter().map(|(_, t)| shingles(t, opts.shingle)).collect();
+        let sets: Vec<Vec<&str>> = list
+            .iter()
+            .map(|(_, t)| shingles(t, opts.shingle))
+            .collect();
         for i in 0..list.len() {
             for j in i + 1..list.len() {
                 if list[i].0 == list[j].0 {
@@ -225,7 +230,7 @@ pub fn copying_pairs(answers: &[Answer<'_>], opts: &TextOptions) -> Vec<CopyPair
             }
         }
     }
-    out.sort_by(|x, y| (x.item, x.a, x.b).cmp(&(y.item, y.a, y.b)));
+    out.sort_by_key(|p| (p.item, p.a, p.b));
     out
 }
 
@@ -268,7 +273,13 @@ pub fn short_answers(answers: &[Answer<'_>], min_answers: usize) -> Vec<Signal> 
     }
     let per: Vec<(u32, usize, Option<f64>)> = logs
         .into_iter()
-        .map(|(a, v)| (a, v.len(), median(&v).filter(|_| v.len() >= min_answers.max(1))))
+        .map(|(a, v)| {
+            (
+                a,
+                v.len(),
+                median(&v).filter(|_| v.len() >= min_answers.max(1)),
+            )
+        })
         .collect();
     let cohort: Vec<f64> = per.iter().filter_map(|p| p.2).collect();
     let (med, scale) = (median(&cohort), mad(&cohort));
@@ -331,7 +342,10 @@ mod tests {
             for a in 0..4u32 {
                 let t = match a {
                     // Annotator 0 pastes the same answer everywhere, with a tiny edit.
-                    0 => format!("This answer is clearly better and more helpful overall {}.", item % 2),
+                    0 => format!(
+                        "This answer is clearly better and more helpful overall {}.",
+                        item % 2
+                    ),
                     // Annotator 3 copies annotator 1 (whitespace and case changes only).
                     3 => format!("{} (1)", BASE[(item as usize + 2) % 6])
                         .to_uppercase()
@@ -383,7 +397,11 @@ mod tests {
             .collect();
         let s = short_answers(&answers, 5);
         assert!(s[0].statistic.is_some_and(|r| r < 0.05), "{:?}", s[0]);
-        assert!(s[0].p_value_one_sided.is_some_and(|p| p < 1e-6), "{:?}", s[0]);
+        assert!(
+            s[0].p_value_one_sided.is_some_and(|p| p < 1e-6),
+            "{:?}",
+            s[0]
+        );
         assert!(s[1].p_value.is_some_and(|p| p > 0.05), "{:?}", s[1]);
     }
 }
