@@ -5,10 +5,17 @@
 
 use std::path::Path;
 
+use labelaudit::agreement::{compute, AgreementOptions};
 use labelaudit::feedback::icc::icc;
-use labelaudit::feedback::kendall_w::{kendall_tau_b, kendall_w, spearman_rho};
+use labelaudit::feedback::kendall_w::{
+    kendall_tau_b, kendall_w, ranking_agreement, spearman_rho, RankedItem,
+};
+use labelaudit::feedback::preference::{
+    position_bias, preference_datasets, tie_overuse, Judgment,
+};
 use labelaudit::feedback::rubric::{rubric_agreement, RubricAnnotation};
 use labelaudit::feedback::stats::binomial_test;
+use labelaudit::feedback::Signal;
 use labelaudit::Level;
 use serde_json::Value;
 
@@ -63,11 +70,15 @@ fn icc_matches_published_table4_and_pingouin() {
     let mut ps = MaxDev("icc p/CI", 0.0, P_TOL);
     for case in fixture["cases"].as_array().expect("cases") {
         let name = case["name"].as_str().unwrap_or("?");
-        let rows: Vec<Vec<Option<f64>>> = matrix(&case["matrix"])
-            .into_iter()
-            .map(|r| r.into_iter().map(Some).collect())
+        let rows: Vec<Vec<Option<f64>>> = case["matrix"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r.as_array().expect("row").iter().map(Value::as_f64).collect())
             .collect();
         let r = icc(&rows).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let dropped = case["targets_dropped"].as_u64().unwrap_or(0) as usize;
+        assert_eq!(r.targets_dropped, dropped, "{name}");
         if let Some(published) = case["published"].as_object() {
             for (form, want) in published {
                 let got = r.get(form).and_then(|x| x.value).expect("value");
@@ -181,4 +192,105 @@ fn rubric_dimension_on_shrout_fleiss_matrix() {
     assert!((icc21 - f(&case["pingouin"]["ICC(2,1)"]["value"])).abs() < VALUE_TOL);
     let icc2k = r[0].icc_2_k.as_ref().and_then(|x| x.value).expect("icc");
     assert!((icc2k - f(&case["pingouin"]["ICC(2,k)"]["value"])).abs() < VALUE_TOL);
+}
+
+fn check_cohort_signals(signals: &[Signal], want: &Value, values: &mut MaxDev, ps: &mut MaxDev) {
+    let want = want.as_object().expect("per annotator");
+    assert_eq!(signals.len(), want.len());
+    for s in signals {
+        let w = &want[&s.annotator.to_string()];
+        let what = format!("{} annotator {}", s.signal, s.annotator);
+        assert_eq!(s.n as u64, w["n"].as_u64().expect("n"), "{what}");
+        values.check(&what, s.statistic.expect("rate"), f(&w["rate"]));
+        values.check(&what, s.expected.expect("expected"), f(&w["expected"]));
+        ps.check(&what, s.p_value.expect("p"), f(&w["two_sided"]));
+        ps.check(&what, s.p_value_one_sided.expect("p"), f(&w["greater"]));
+    }
+}
+
+#[test]
+fn preference_signals_and_datasets_match_oracles() {
+    let fixture = load("preference.expected.json");
+    let judgments: Vec<Judgment> = fixture["judgments"]
+        .as_array()
+        .expect("judgments")
+        .iter()
+        .map(|j| Judgment {
+            item: j[0].as_u64().expect("item") as u32,
+            annotator: j[1].as_u64().expect("annotator") as u32,
+            strength: j[2].as_i64().expect("strength") as i8,
+            a_shown_first: j[3].as_bool(),
+        })
+        .collect();
+    let mut values = MaxDev("preference rate/expected", 0.0, VALUE_TOL);
+    let mut ps = MaxDev("preference binomial p", 0.0, P_TOL);
+    let pos = position_bias(&judgments);
+    check_cohort_signals(&pos, &fixture["position_bias"], &mut values, &mut ps);
+    assert!(pos[0].p_value.is_some_and(|p| p < 1e-6), "biased annotator 0");
+    let ties = tie_overuse(&judgments);
+    check_cohort_signals(&ties, &fixture["tie_overuse"], &mut values, &mut ps);
+    assert!(ties[5].p_value_one_sided.is_some_and(|p| p < 1e-6), "tie lover 5");
+
+    let (choice, strength) = preference_datasets(&judgments, &[], &[]);
+    let alpha = |ds, level| {
+        let opts = AgreementOptions {
+            level,
+            min_shared: 1,
+            bootstrap: 0,
+            seed: 0,
+        };
+        compute(ds, &opts).coefficients.krippendorff_alpha.value.expect("alpha")
+    };
+    let mut dev = MaxDev("preference alpha vs krippendorff", 0.0, VALUE_TOL);
+    dev.check(
+        "choice nominal",
+        alpha(&choice, Level::Nominal),
+        f(&fixture["krippendorff_alpha_choice_nominal"]),
+    );
+    dev.check(
+        "strength ordinal",
+        alpha(&strength, Level::Ordinal),
+        f(&fixture["krippendorff_alpha_strength_ordinal"]),
+    );
+}
+
+#[test]
+fn ranking_consensus_and_pairs_match_scipy() {
+    let fixture = load("rankings.expected.json");
+    let items: Vec<RankedItem> = fixture["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|it| RankedItem {
+            annotators: it["annotators"]
+                .as_array()
+                .expect("annotators")
+                .iter()
+                .map(|a| a.as_u64().expect("id") as u32)
+                .collect(),
+            ranks: matrix(&it["ranks"]),
+        })
+        .collect();
+    let r = ranking_agreement(&items);
+    let mut dev = MaxDev("ranking LOO / pairwise vs scipy", 0.0, VALUE_TOL);
+    let loo = fixture["loo_spearman"].as_object().expect("loo");
+    assert_eq!(r.annotators.len(), loo.len());
+    for a in &r.annotators {
+        let want = f(&loo[&a.annotator.to_string()]);
+        dev.check(&format!("loo {}", a.annotator), a.spearman.expect("rho"), want);
+    }
+    let rho = fixture["pair_spearman"].as_object().expect("pairs");
+    let tau = fixture["pair_kendall_tau_b"].as_object().expect("pairs");
+    for p in &r.pairs {
+        let key = format!("{}-{}", p.a, p.b);
+        match rho.get(&key) {
+            Some(w) => dev.check(&key, p.spearman.expect("rho"), f(w)),
+            None => assert!(p.spearman.is_none(), "{key}"),
+        }
+        match tau.get(&key) {
+            Some(w) => dev.check(&key, p.kendall_tau_b.expect("tau"), f(w)),
+            None => assert!(p.kendall_tau_b.is_none(), "{key}"),
+        }
+    }
+    assert!(r.mean_w.is_some_and(|w| (0.0..=1.0).contains(&w)));
 }
