@@ -10,9 +10,7 @@ use labelaudit::feedback::icc::icc;
 use labelaudit::feedback::kendall_w::{
     kendall_tau_b, kendall_w, ranking_agreement, spearman_rho, RankedItem,
 };
-use labelaudit::feedback::preference::{
-    position_bias, preference_datasets, tie_overuse, Judgment,
-};
+use labelaudit::feedback::preference::{position_bias, preference_datasets, tie_overuse, Judgment};
 use labelaudit::feedback::rubric::{rubric_agreement, RubricAnnotation};
 use labelaudit::feedback::stats::binomial_test;
 use labelaudit::feedback::Signal;
@@ -74,7 +72,13 @@ fn icc_matches_published_table4_and_pingouin() {
             .as_array()
             .expect("rows")
             .iter()
-            .map(|r| r.as_array().expect("row").iter().map(Value::as_f64).collect())
+            .map(|r| {
+                r.as_array()
+                    .expect("row")
+                    .iter()
+                    .map(Value::as_f64)
+                    .collect()
+            })
             .collect();
         let r = icc(&rows).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let dropped = case["targets_dropped"].as_u64().unwrap_or(0) as usize;
@@ -226,10 +230,16 @@ fn preference_signals_and_datasets_match_oracles() {
     let mut ps = MaxDev("preference binomial p", 0.0, P_TOL);
     let pos = position_bias(&judgments);
     check_cohort_signals(&pos, &fixture["position_bias"], &mut values, &mut ps);
-    assert!(pos[0].p_value.is_some_and(|p| p < 1e-6), "biased annotator 0");
+    assert!(
+        pos[0].p_value.is_some_and(|p| p < 1e-6),
+        "biased annotator 0"
+    );
     let ties = tie_overuse(&judgments);
     check_cohort_signals(&ties, &fixture["tie_overuse"], &mut values, &mut ps);
-    assert!(ties[5].p_value_one_sided.is_some_and(|p| p < 1e-6), "tie lover 5");
+    assert!(
+        ties[5].p_value_one_sided.is_some_and(|p| p < 1e-6),
+        "tie lover 5"
+    );
 
     let (choice, strength) = preference_datasets(&judgments, &[], &[]);
     let alpha = |ds, level| {
@@ -239,7 +249,11 @@ fn preference_signals_and_datasets_match_oracles() {
             bootstrap: 0,
             seed: 0,
         };
-        compute(ds, &opts).coefficients.krippendorff_alpha.value.expect("alpha")
+        compute(ds, &opts)
+            .coefficients
+            .krippendorff_alpha
+            .value
+            .expect("alpha")
     };
     let mut dev = MaxDev("preference alpha vs krippendorff", 0.0, VALUE_TOL);
     dev.check(
@@ -277,7 +291,11 @@ fn ranking_consensus_and_pairs_match_scipy() {
     assert_eq!(r.annotators.len(), loo.len());
     for a in &r.annotators {
         let want = f(&loo[&a.annotator.to_string()]);
-        dev.check(&format!("loo {}", a.annotator), a.spearman.expect("rho"), want);
+        dev.check(
+            &format!("loo {}", a.annotator),
+            a.spearman.expect("rho"),
+            want,
+        );
     }
     let rho = fixture["pair_spearman"].as_object().expect("pairs");
     let tau = fixture["pair_kendall_tau_b"].as_object().expect("pairs");

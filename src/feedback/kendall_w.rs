@@ -20,6 +20,7 @@ use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use super::stats::{median, midranks, pearson};
+use crate::Dataset;
 
 /// One item's rankings: `ranks[r][j]` is annotator `annotators[r]`'s rank of response `j`.
 #[derive(Debug, Clone, PartialEq)]
@@ -286,6 +287,47 @@ pub fn ranking_agreement(items: &[RankedItem]) -> RankingAgreement {
     }
 }
 
+/// Ranked items from a dataset whose item names are `SET<sep>RESPONSE` and whose labels are
+/// numeric ranks (or scores, smaller = better). Responses of a set are in the dataset's
+/// canonical item order; an annotator who did not rank every response of a set gets a row
+/// with NaN, which `ranking_agreement` leaves out. Items without the separator, or labels
+/// that are not numbers, are skipped and counted. Returns the items, their set names and
+/// the skipped-annotation count.
+pub fn ranked_items_from_dataset(ds: &Dataset, sep: char) -> (Vec<RankedItem>, Vec<String>, usize) {
+    let Some(values) = ds.label_values.as_ref() else {
+        return (Vec::new(), Vec::new(), ds.n_annotations());
+    };
+    // Set name -> responses (item ids) in canonical order.
+    let mut sets: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut skipped = 0;
+    for item in 0..ds.n_items() {
+        match ds.items[item].rsplit_once(sep) {
+            Some((set, _)) => sets.entry(set).or_default().push(item),
+            None => skipped += ds.item_range(item).len(),
+        }
+    }
+    let mut out = Vec::with_capacity(sets.len());
+    let mut names = Vec::with_capacity(sets.len());
+    for (set, responses) in sets {
+        let mut rows: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+        for (col, &item) in responses.iter().enumerate() {
+            for pos in ds.item_range(item) {
+                let row = rows
+                    .entry(ds.annotator[pos])
+                    .or_insert_with(|| vec![f64::NAN; responses.len()]);
+                row[col] = values
+                    .get(ds.label[pos] as usize)
+                    .copied()
+                    .unwrap_or(f64::NAN);
+            }
+        }
+        let (annotators, ranks) = rows.into_iter().unzip();
+        out.push(RankedItem { annotators, ranks });
+        names.push(set.to_string());
+    }
+    (out, names, skipped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,5 +371,24 @@ mod tests {
         assert_eq!(r.annotators[3].spearman, Some(-1.0));
         assert_eq!(r.annotators[0].spearman, Some(1.0));
         assert_eq!(r.pairs.len(), 6);
+    }
+
+    #[test]
+    fn dataset_adapter_groups_responses_into_sets() {
+        let ds = Dataset::from_triples([
+            ("q1/r1", "amy", "1"),
+            ("q1/r2", "amy", "2"),
+            ("q1/r1", "bob", "2"),
+            ("q1/r2", "bob", "1"),
+            ("q2/r1", "amy", "1"),
+            ("loose", "amy", "1"),
+        ]);
+        let (items, names, skipped) = ranked_items_from_dataset(&ds, '/');
+        assert_eq!(names, vec!["q1", "q2"]);
+        assert_eq!(skipped, 1);
+        assert_eq!(items[0].ranks, vec![vec![1.0, 2.0], vec![2.0, 1.0]]);
+        let r = ranking_agreement(&items);
+        assert_eq!(r.items_used, 1);
+        assert_eq!(r.pairs[0].spearman, Some(-1.0));
     }
 }

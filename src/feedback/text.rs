@@ -25,6 +25,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::stats::{mad, median};
 use super::Signal;
+use crate::Dataset;
 
 /// One written answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,6 +323,23 @@ pub fn short_answers(answers: &[Answer<'_>], min_answers: usize) -> Vec<Signal> 
         .collect()
 }
 
+/// Answers from a dataset whose labels are the answer texts (borrowed from `ds.labels`).
+pub fn answers_from_dataset(ds: &Dataset) -> Vec<Answer<'_>> {
+    let mut out = Vec::with_capacity(ds.n_annotations());
+    for item in 0..ds.n_items() {
+        for pos in ds.item_range(item) {
+            if let Some(text) = ds.labels.get(ds.label[pos] as usize) {
+                out.push(Answer {
+                    item: item as u32,
+                    annotator: ds.annotator[pos],
+                    text,
+                });
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +389,24 @@ mod tests {
         assert!(pairs.iter().all(|p| p.b == 3), "{pairs:?}");
         assert!(pairs.iter().any(|p| p.a == 1 && p.b == 3 && p.identical));
         assert!(jaccard(&[], &[]).is_none());
+    }
+
+    #[test]
+    fn dataset_adapter_and_determinism() {
+        let ds = Dataset::from_triples([
+            ("1", "amy", "Great answer, very helpful."),
+            ("1", "bob", "great answer,   very helpful."),
+            ("2", "amy", "Great answer, very helpful!"),
+        ]);
+        let answers = answers_from_dataset(&ds);
+        assert_eq!(answers.len(), 3);
+        let opts = TextOptions::default();
+        let pairs = copying_pairs(&answers, &opts);
+        assert_eq!(pairs.len(), 1);
+        assert!(pairs[0].identical);
+        let first = self_reuse(&answers, &opts);
+        assert_eq!(first, self_reuse(&answers, &opts));
+        assert_eq!(first[0].statistic, Some(1.0));
     }
 
     #[test]
