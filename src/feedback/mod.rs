@@ -14,6 +14,18 @@
 //! - `stats.rs`: shared helpers (exact binomial test as scipy `binomtest`, mid-ranks,
 //!   median / MAD).
 //!
+//! Public API (pure functions first, `Dataset` adapters last):
+//! - `icc::icc(&[Vec<Option<f64>>]) -> Result<Icc, IccUndefined>` (all six forms),
+//!   `icc::icc_complete`.
+//! - `kendall_w::kendall_w`, `spearman_rho`, `kendall_tau_b`,
+//!   `ranking_agreement(&[RankedItem]) -> RankingAgreement`, `ranked_items_from_dataset`.
+//! - `preference::parse_strength`, `position_bias`, `tie_overuse` (→ `Vec<Signal>`),
+//!   `preference_datasets(...) -> (Dataset, Dataset)` (choice: nominal, strength: ordinal;
+//!   feed each to `agreement::compute`), `judgments_from_dataset`.
+//! - `rubric::rubric_agreement` (engine + ICC(2,1)/(2,k) per dimension), `flat_rating`,
+//!   `low_variance`, `dimension_dataset`, `annotations_from_datasets`.
+//! - `text::self_reuse`, `copying_pairs`, `short_answers`, `answers_from_dataset`.
+//!
 //! Every signal is a self-contained, `Serialize` [`Signal`] with `n`, a statistic, a p-value
 //! where a test applies and a short evidence string, ready for a Benjamini–Hochberg flag
 //! layer. No NaN reaches an output: a value that cannot be computed is `None` with a reason.
