@@ -5,10 +5,10 @@
 //! resemblance and containment of documents") of the normalised text (lower case, runs of
 //! whitespace collapsed, trimmed; a text shorter than one shingle is its own single
 //! shingle). Candidates for reuse come from MinHash LSH banding (Leskovec, Rajaraman &
-//! Ullman, *Mining of Massive Datasets*, ch. 3) with the `gaoya` crate: 100 hash functions
-//! in 20 bands of 5 rows (a pair at Jaccard 0.8 becomes a candidate with probability
-//! 1 − (1 − 0.8⁵)²⁰ ≈ 0.9996), fixed FNV hasher and gaoya's fixed seed, so results are
-//! deterministic. Every reported similarity is the EXACT Jaccard of the shingle sets,
+//! Ullman, *Mining of Massive Datasets*, ch. 3) with the `gaoya` crate: for thresholds
+//! ≥ 0.7, 100 hash functions in 20 bands of 5 rows (a pair at Jaccard 0.8 becomes a
+//! candidate with probability 1 − (1 − 0.8⁵)²⁰ ≈ 0.9996; see `lsh_shape` for lower
+//! thresholds), fixed FNV hasher and gaoya's fixed seed, so results are deterministic. Every reported similarity is the EXACT Jaccard of the shingle sets,
 //! recomputed for the candidates; the LSH only bounds the work.
 //!
 //! Bounded work: reuse is searched within each annotator's answers through the LSH index
@@ -56,8 +56,18 @@ impl Default for TextOptions {
     }
 }
 
-const NUM_BANDS: usize = 20;
-const BAND_WIDTH: usize = 5;
+/// LSH shape (bands, rows per band) for a Jaccard threshold: the probability that a pair AT
+/// the threshold becomes a candidate, 1 − (1 − tʳ)ᵇ, is ≥ 0.95 for t ≥ 0.3 and ≥ 0.9996 for
+/// t ≥ 0.8.
+fn lsh_shape(threshold: f64) -> (usize, usize) {
+    if threshold >= 0.7 {
+        (20, 5)
+    } else if threshold >= 0.5 {
+        (32, 3)
+    } else {
+        (32, 2)
+    }
+}
 
 /// Lower case, whitespace runs collapsed to one space, trimmed.
 pub fn normalise(text: &str) -> String {
@@ -108,7 +118,8 @@ pub fn self_reuse(answers: &[Answer<'_>], opts: &TextOptions) -> Vec<Signal> {
             by_annot.entry(a.annotator).or_default().push(i);
         }
     }
-    let hasher = MinHasher64V1::new(NUM_BANDS * BAND_WIDTH);
+    let (bands, rows) = lsh_shape(opts.threshold);
+    let hasher = MinHasher64V1::new(bands * rows);
     let shares: Vec<(u32, usize, usize)> = by_annot
         .iter()
         .map(|(&annot, idx)| {
@@ -122,7 +133,7 @@ pub fn self_reuse(answers: &[Answer<'_>], opts: &TextOptions) -> Vec<Signal> {
             }
             let texts: Vec<(&str, Vec<u32>)> = groups.into_iter().collect();
             let sets: Vec<Vec<&str>> = texts.iter().map(|t| shingles(t.0, opts.shingle)).collect();
-            let mut index: MinHashIndex<u64, usize> = MinHashIndex::new(NUM_BANDS, BAND_WIDTH, 0.0);
+            let mut index: MinHashIndex<u64, usize> = MinHashIndex::new(bands, rows, 0.0);
             let sigs: Vec<Vec<u64>> = sets
                 .iter()
                 .map(|s| hasher.create_signature(s.iter()))
