@@ -403,6 +403,56 @@ mod tests {
     }
 
     #[test]
+    fn lsh_finds_what_brute_force_finds() {
+        // 120 answers of one annotator built from a small vocabulary: many pairs near any
+        // threshold. The LSH share must equal the all-pairs exact share.
+        let words = [
+            "good", "bad", "clear", "wrong", "helpful", "short", "long", "safe",
+        ];
+        let texts: Vec<String> = (0..120usize)
+            .map(|i| {
+                (0..8)
+                    .map(|w| words[(i / (w + 1) + w * 3 + i % 3 * (w % 2)) % words.len()])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let answers: Vec<Answer<'_>> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Answer {
+                item: i as u32,
+                annotator: 7,
+                text: t,
+            })
+            .collect();
+        for threshold in [0.4, 0.5, 0.6, 0.7] {
+            let opts = TextOptions {
+                shingle: 5,
+                threshold,
+            };
+            let norms: Vec<String> = texts.iter().map(|t| normalise(t)).collect();
+            let sets: Vec<Vec<&str>> = norms.iter().map(|t| shingles(t, 5)).collect();
+            let brute = (0..sets.len())
+                .filter(|&i| {
+                    (0..sets.len()).any(|j| {
+                        j != i && jaccard(&sets[i], &sets[j]).is_some_and(|x| x >= threshold)
+                    })
+                })
+                .count();
+            let got = self_reuse(&answers, &opts);
+            let share = got[0].statistic.unwrap_or(-1.0);
+            let want = brute as f64 / 120.0;
+            // LSH may miss a pair with probability ≤ 5 % at the threshold; allow 2 answers.
+            assert!(
+                (share - want).abs() <= 2.0 / 120.0,
+                "t={threshold}: {share} vs {want}"
+            );
+            assert!(share <= want + 1e-12, "LSH never invents a pair");
+        }
+    }
+
+    #[test]
     fn dataset_adapter_and_determinism() {
         let ds = Dataset::from_triples([
             ("1", "amy", "Great answer, very helpful."),
