@@ -7,6 +7,7 @@ pub mod cli;
 pub mod consensus;
 pub mod dataset;
 pub mod error;
+pub mod feedback;
 pub mod ingest;
 pub mod quality;
 pub mod report;

@@ -14,6 +14,9 @@ mod consensus_datasets;
 mod format_pitfalls;
 /// One batch in every platform format gives the canonical dataset.
 mod formats;
+/// Feedback statistics (ICC, Kendall's W, rank correlations, binomial test) against
+/// published examples and pingouin / scipy oracles.
+mod feedback;
 /// Runs the binary and compares output.
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
