@@ -8,9 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use labelaudit::quality::{
-    assess, leave_one_out_majority, majority, ConsensusView, Decision, Policy, QualityReport,
-};
+use labelaudit::quality::{Decision, Policy, QualityReport};
 use labelaudit::simulate::{simulate, Role, SimConfig, Simulation};
 
 /// Decisions per role and collusion pairs found, over a set of seeds.
@@ -70,19 +68,25 @@ impl Tally {
     }
 }
 
+/// The real pipeline users run (`labelaudit audit`): Dawid-Skene consensus with gold inside
+/// the model, MACE spam probabilities, leave-one-out majorities, default policy.
 fn audit(sim: &Simulation) -> QualityReport {
-    let ds = sim.to_dataset();
-    let (label, conf) = majority(&ds);
-    let (loo, share) = leave_one_out_majority(&ds);
-    let view = ConsensusView {
-        item_label: &label,
-        item_confidence: &conf,
-        loo_label: &loo,
-        loo_share: &share,
-        annotator_accuracy: None,
-        spam_probability: None,
+    let loaded = labelaudit::ingest::Loaded {
+        dataset: sim.to_dataset(),
+        files: Vec::new(),
+        skipped_by_reason: Default::default(),
     };
-    assess(&ds, &view, &Policy::default())
+    let options = labelaudit::agreement::AgreementOptions {
+        bootstrap: 0,
+        ..Default::default()
+    };
+    labelaudit::run::audit(
+        &loaded,
+        &options,
+        labelaudit::consensus::Method::DawidSkene,
+        &Policy::default(),
+    )
+    .quality
 }
 
 fn run(seeds: impl Iterator<Item = u64>, base: &SimConfig) -> Tally {
