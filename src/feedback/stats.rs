@@ -86,26 +86,13 @@ pub fn midranks(x: &[f64]) -> Vec<f64> {
     out
 }
 
-/// Median of a slice; `None` when empty.
-pub fn median(x: &[f64]) -> Option<f64> {
-    if x.is_empty() {
-        return None;
-    }
-    let mut v = x.to_vec();
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    })
-}
+/// Median of the finite values; `None` when empty (the quality module's helper).
+pub use crate::quality::effort::median;
 
-/// Median absolute deviation scaled by 1.4826; `None` when empty.
+/// Median absolute deviation scaled by 1.4826 (consistent for the normal SD); `None` when
+/// empty.
 pub fn mad(x: &[f64]) -> Option<f64> {
-    let m = median(x)?;
-    let dev: Vec<f64> = x.iter().map(|v| (v - m).abs()).collect();
-    median(&dev).map(|d| 1.4826 * d)
+    crate::quality::effort::mad(x).map(|d| 1.4826 * d)
 }
 
 /// Pearson correlation; `None` when fewer than 2 points or a constant side.
