@@ -113,7 +113,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for j in 0..b.len() {
             let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
+            row[j + 1] = (prev + usize::from(ca != b[j]))
+                .min(row[j] + 1)
+                .min(cur + 1);
             prev = cur;
         }
     }
@@ -207,7 +209,7 @@ fn flag_detail(f: &Flag, me: &AnnotatorReport, q: &QualityReport, policy: &Polic
     let dist = distribution(&cohort);
     let num = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |x| format!("{x:.3}"));
     let mut text = format!(
-        "The audit found that {} (rule {}, action {}). Statistic {} against the threshold {} on n = {}; p = {}, q = {} after false-discovery control over the batch (a flag needs q ≤ {}).",
+        "The audit found that {} (rule {}, action {}). Statistic {} against the threshold {} on n = {}; p {}, q {} after false-discovery control over the batch (a flag needs q ≤ {}).",
         rule_meaning(f.rule),
         f.rule.name(),
         match f.severity {
@@ -226,8 +228,8 @@ fn flag_detail(f: &Flag, me: &AnnotatorReport, q: &QualityReport, policy: &Polic
     }
     if let (Some(key), Some(v), Some(p), Some(d)) = (signal, value, pct, &dist) {
         text.push_str(&format!(
-            " This annotator's {key} is {v:.3}, at the {p:.0}th percentile of {} annotators (cohort median {:.3}, middle half {:.3} to {:.3}).",
-            d.n, d.median, d.q1, d.q3
+            " This annotator's {key} is {v:.3}, at the {} percentile of {} annotators (cohort median {:.3}, middle half {:.3} to {:.3}).",
+            ordinal(p.round() as u32), d.n, d.median, d.q1, d.q3
         ));
     }
     FlagDetail {
@@ -244,8 +246,20 @@ fn fmt_pq(p: f64) -> String {
     if p < 0.001 {
         "< 0.001".into()
     } else {
-        format!("{p:.3}")
+        format!("= {p:.3}")
     }
+}
+
+/// 1st, 2nd, 3rd, 4th … 11th, 12th, 13th, 21st.
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 fn label_name(ds: &Dataset, l: u32) -> Option<String> {
@@ -354,7 +368,9 @@ pub fn lenient(policy: &Policy) -> Policy {
 pub fn without_contested(ds: &Dataset, contested_share: f64) -> Dataset {
     let mut scratch = Vec::new();
     let keep_item: Vec<bool> = (0..ds.n_items())
-        .map(|i| item_top_share(ds.item_labels(i), &mut scratch).is_none_or(|s| s >= contested_share))
+        .map(|i| {
+            item_top_share(ds.item_labels(i), &mut scratch).is_none_or(|s| s >= contested_share)
+        })
         .collect();
     let mut out = Dataset {
         items: ds.items.clone(),
@@ -386,13 +402,21 @@ pub fn without_contested(ds: &Dataset, contested_share: f64) -> Dataset {
     out
 }
 
-fn scenario(name: String, description: String, q: &QualityReport, id: &str, original: &[&Flag]) -> Scenario {
+fn scenario(
+    name: String,
+    description: String,
+    q: &QualityReport,
+    id: &str,
+    original: &[&Flag],
+) -> Scenario {
     let line = annotator_line(q, id);
     let rules: Vec<Rule> = line.map(|a| a.flags.clone()).unwrap_or_default();
     Scenario {
         name,
         description,
-        decision: line.map(|a| a.decision).filter(|_| line.is_some_and(|a| a.items > 0)),
+        decision: line
+            .map(|a| a.decision)
+            .filter(|_| line.is_some_and(|a| a.items > 0)),
         original_flags_hold: original
             .iter()
             .map(|f| FlagHolds {
@@ -404,7 +428,12 @@ fn scenario(name: String, description: String, q: &QualityReport, id: &str, orig
     }
 }
 
-fn sensitivity(ds: &Dataset, base: &QualityRun, req: &ExplainRequest, original: &[&Flag]) -> Vec<Scenario> {
+fn sensitivity(
+    ds: &Dataset,
+    base: &QualityRun,
+    req: &ExplainRequest,
+    original: &[&Flag],
+) -> Vec<Scenario> {
     let id = req.annotator;
     let policy = req.policy;
     let mut out = Vec::new();
@@ -484,6 +513,8 @@ mod tests {
         assert_eq!((d.min, d.median, d.max), (1.0, 2.5, 4.0));
         assert_eq!(edit_distance("w07", "w7"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(ordinal(21), "21st");
+        assert_eq!(ordinal(12), "12th");
     }
 
     #[test]

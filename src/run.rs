@@ -5,16 +5,16 @@ use std::path::Path;
 
 use crate::agreement::{self, AgreementOptions};
 use crate::cli::{AgreementOptionsArgs, Cli, Command, ExplainArgs};
-use crate::consensus::{self, ConsensusOptions, Method};
-use crate::error::{Error, Result};
-use crate::ingest;
-use crate::quality::{self, ConsensusView, Policy};
-use crate::report::consensus::ConsensusReport;
 use crate::consensus::Consensus;
+use crate::consensus::{self, ConsensusOptions, Method};
 use crate::dataset::Dataset;
+use crate::error::{Error, Result};
 use crate::explain::{self, ExplainRequest};
+use crate::ingest;
 use crate::progress::Progress;
 use crate::quality::QualityReport;
+use crate::quality::{self, ConsensusView, Policy};
+use crate::report::consensus::ConsensusReport;
 use crate::report::export::{self, Document};
 use crate::report::{self, AuditReport, ConsensusSummary, InputSummary, Report};
 use crate::simulate::{self, SimConfig};
@@ -265,8 +265,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let progress = Progress::new(!args.input.quiet);
             let (policy, policy_toml) = match args.policy.as_deref() {
                 Some(path) => {
-                    let text =
-                        std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
                     (load_policy(Some(path))?, text)
                 }
                 None => {

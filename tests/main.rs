@@ -10,16 +10,20 @@ mod cli_audit;
 mod cli_consensus;
 /// Consensus methods on real crowdsourcing data against crowd-kit.
 mod consensus_datasets;
+/// Feedback statistics (ICC, Kendall's W, rank correlations, binomial test) against
+/// published examples and pingouin / scipy oracles.
+mod feedback;
 /// Platform pitfalls of shared/formats.md §10.
 mod format_pitfalls;
 /// One batch in every platform format gives the canonical dataset.
 mod formats;
-/// Feedback statistics (ICC, Kendall's W, rank correlations, binomial test) against
-/// published examples and pingouin / scipy oracles.
-mod feedback;
 /// Runs the binary and compares output.
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
 mod ingest_errors;
 /// Detection targets of the quality engine on simulated batches.
 mod quality_simulated;
+/// insta snapshots of every exporter on `fixtures/small`.
+mod report_snapshots;
+/// `--export-*`, HTML structure and escaping, `explain` dispute packets.
+mod reports;

@@ -27,11 +27,17 @@ impl Exporter for CsvExporter {
 /// The coefficients of an agreement report with their display names, in report order.
 pub fn coefficient_list(a: &AgreementReport) -> Vec<(&'static str, &'static str, &Estimate)> {
     let c = &a.coefficients;
-    let mut rows = vec![
-        ("percent_agreement", "Percent agreement", &c.percent_agreement),
-    ];
+    let mut rows = vec![(
+        "percent_agreement",
+        "Percent agreement",
+        &c.percent_agreement,
+    )];
     if let Some(w) = &c.weighted_percent_agreement {
-        rows.push(("weighted_percent_agreement", "Weighted percent agreement", w));
+        rows.push((
+            "weighted_percent_agreement",
+            "Weighted percent agreement",
+            w,
+        ));
     }
     rows.extend([
         ("fleiss_kappa", "Fleiss' kappa", &c.fleiss_kappa),
@@ -42,7 +48,11 @@ pub fn coefficient_list(a: &AgreementReport) -> Vec<(&'static str, &'static str,
     if let Some(ac2) = &c.gwet_ac2 {
         rows.push(("gwet_ac2", "Gwet's AC2", ac2));
     }
-    rows.push(("krippendorff_alpha", "Krippendorff's alpha", &c.krippendorff_alpha));
+    rows.push((
+        "krippendorff_alpha",
+        "Krippendorff's alpha",
+        &c.krippendorff_alpha,
+    ));
     rows.push(("light_kappa", "Light's kappa", &c.light_kappa));
     rows
 }
@@ -50,7 +60,14 @@ pub fn coefficient_list(a: &AgreementReport) -> Vec<(&'static str, &'static str,
 fn agreement(a: &AgreementReport, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
-        "coefficient", "value", "se", "ci95_low", "ci95_high", "p_value", "n_items", "status",
+        "coefficient",
+        "value",
+        "se",
+        "ci95_low",
+        "ci95_high",
+        "p_value",
+        "n_items",
+        "status",
         "reason",
     ])?;
     for (key, _, e) in coefficient_list(a) {
@@ -84,7 +101,11 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
             a.id.clone(),
             a.items.to_string(),
             decision_key(a.decision).to_string(),
-            a.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(";"),
+            a.flags
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(";"),
         ];
         for (_, s) in signal_list(&a.signals) {
             row.push(num(s.and_then(|s| s.value), 6));
@@ -99,8 +120,16 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
 fn dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
-        "annotator", "item", "label", "consensus", "consensus_confidence", "gold", "contested",
-        "top_share", "duration_s", "others",
+        "annotator",
+        "item",
+        "label",
+        "consensus",
+        "consensus_confidence",
+        "gold",
+        "contested",
+        "top_share",
+        "duration_s",
+        "others",
     ])?;
     for e in &p.evidence.items {
         let others = e

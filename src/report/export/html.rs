@@ -30,10 +30,7 @@ impl Exporter for HtmlExporter {
                 ("Agreement report".to_string(), b)
             }
             Document::Audit(r) => ("Audit report".to_string(), audit(r)),
-            Document::Dispute(p) => (
-                format!("Dispute packet: {}", p.annotator.id),
-                dispute(p),
-            ),
+            Document::Dispute(p) => (format!("Dispute packet: {}", p.annotator.id), dispute(p)),
         };
         write!(
             out,
@@ -117,8 +114,15 @@ fn table(b: &mut String, head: &[&str], rows: &[Vec<String>]) {
             if c.starts_with("<td") {
                 b.push_str(c);
             } else {
-                let numeric = c.chars().next().is_some_and(|ch| ch.is_ascii_digit() || ch == '-' || ch == '&' || ch == '—');
-                let _ = write!(b, "<td{}>{c}</td>", if numeric { " class=\"n\"" } else { "" });
+                let numeric = c
+                    .chars()
+                    .next()
+                    .is_some_and(|ch| ch.is_ascii_digit() || ch == '-' || ch == '&' || ch == '—');
+                let _ = write!(
+                    b,
+                    "<td{}>{c}</td>",
+                    if numeric { " class=\"n\"" } else { "" }
+                );
             }
         }
         b.push_str("</tr>");
@@ -147,7 +151,14 @@ fn summary(i: &InputSummary, extra: Option<String>) -> String {
     let rows: Vec<Vec<String>> = i
         .files
         .iter()
-        .map(|f| vec![esc(&f.path), f.format.name().into(), f.rows.to_string(), format!("<td><code>{}</code></td>", f.sha256)])
+        .map(|f| {
+            vec![
+                esc(&f.path),
+                f.format.name().into(),
+                f.rows.to_string(),
+                format!("<td><code>{}</code></td>", f.sha256),
+            ]
+        })
         .collect();
     table(&mut b, &["input file", "format", "rows", "SHA-256"], &rows);
     b.push_str("</section>\n");
@@ -167,14 +178,27 @@ fn agreement(a: &AgreementReport, b: &mut String) {
                 esc(name),
                 f3(e.value),
                 f3(e.se),
-                e.ci95.map_or_else(|| "—".into(), |[l, h]| format!("[{l:.3}, {h:.3}]")),
+                e.ci95
+                    .map_or_else(|| "—".into(), |[l, h]| format!("[{l:.3}, {h:.3}]")),
                 fp(e.p_value),
                 e.n_items.to_string(),
                 format!("<td>{}</td>", esc(&reading(key, e))),
             ]
         })
         .collect();
-    table(b, &["coefficient", "value", "SE", "95% CI", "p", "items", "reading"], &rows);
+    table(
+        b,
+        &[
+            "coefficient",
+            "value",
+            "SE",
+            "95% CI",
+            "p",
+            "items",
+            "reading",
+        ],
+        &rows,
+    );
     b.push_str(
         "<p class=\"note\">How to read: percent agreement is the share of agreeing annotator pairs per item, not corrected for chance. \
          The kappa-type coefficients (Fleiss, Conger, Brennan-Prediger, Gwet, Light) correct for chance agreement: 0 is chance level, 1 perfect; \
@@ -190,16 +214,40 @@ fn agreement(a: &AgreementReport, b: &mut String) {
     let rows: Vec<Vec<String>> = a
         .per_label
         .iter()
-        .map(|l| vec![format!("<td>{}</td>", esc(&l.label)), f3(l.specific_agreement), f3(l.kappa), l.n.to_string()])
+        .map(|l| {
+            vec![
+                format!("<td>{}</td>", esc(&l.label)),
+                f3(l.specific_agreement),
+                f3(l.kappa),
+                l.n.to_string(),
+            ]
+        })
         .collect();
-    table(b, &["label", "specific agreement", "kappa (label vs rest)", "annotations"], &rows);
+    table(
+        b,
+        &[
+            "label",
+            "specific agreement",
+            "kappa (label vs rest)",
+            "annotations",
+        ],
+        &rows,
+    );
     b.push_str("<p class=\"note\">Specific agreement: given one annotator chose the label, the chance another did too. A label with low agreement is the one the guidelines leave unclear.</p></section>\n");
 
     b.push_str("<section id=\"pairwise-kappa\"><h2>Pairwise Cohen's kappa</h2>");
-    let mut names: Vec<String> = a.pairs.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect();
+    let mut names: Vec<String> = a
+        .pairs
+        .iter()
+        .flat_map(|p| [p.a.clone(), p.b.clone()])
+        .collect();
     names.sort_by(|x, y| canonical_cmp(x, y));
     names.dedup();
-    let pos: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let pos: BTreeMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let mut cells = vec![vec![None; names.len()]; names.len()];
     for p in &a.pairs {
         if let (Some(&i), Some(&j)) = (pos.get(p.a.as_str()), pos.get(p.b.as_str())) {
@@ -210,7 +258,11 @@ fn agreement(a: &AgreementReport, b: &mut String) {
     if names.is_empty() {
         b.push_str("<p>No annotator pair shares enough items for Cohen's kappa.</p>");
     } else {
-        b.push_str(&heat_map(&names, &cells, "Cohen's kappa of each annotator pair"));
+        b.push_str(&heat_map(
+            &names,
+            &cells,
+            "Cohen's kappa of each annotator pair",
+        ));
         let _ = write!(
             b,
             "<p class=\"legend\">Colour: <span style=\"background:{}\">κ ≤ 0</span><span style=\"background:{}\">κ 0.5</span><span style=\"background:{};color:#fff\">κ 1</span><span style=\"background:#dddddd\">too few shared items</span>. Hover a cell for its value. A dark row of red marks an annotator who agrees with nobody; a lone blue cell among red ones marks a pair that agrees only with each other.</p>",
@@ -254,21 +306,31 @@ fn audit(r: &AuditReport) -> String {
         .iter()
         .filter_map(|a| {
             let y = a.signals.agreement_clear.as_ref()?.value?;
-            let x = a.signals.median_duration_s.as_ref().and_then(|s| s.value).unwrap_or(0.0);
+            let x = a
+                .signals
+                .median_duration_s
+                .as_ref()
+                .and_then(|s| s.value)
+                .unwrap_or(0.0);
             Some(Point {
                 x,
                 y,
                 size: a.items as f64,
                 colour: decision_colour(a.decision),
                 name: format!("{} ({}, {} items)", a.id, decision_key(a.decision), a.items),
-                labelled: !a.flags.is_empty(),
+                label: (!a.flags.is_empty()).then(|| a.id.clone()),
             })
         })
         .collect();
     if points.is_empty() {
         b.push_str("<p>No annotator has an agreement value.</p>");
     } else {
-        b.push_str(&scatter(&points, "median seconds per item", "agreement with consensus (clear items)", "Annotators by agreement and speed"));
+        b.push_str(&scatter(
+            &points,
+            "median seconds per item",
+            "agreement with consensus (clear items)",
+            "Annotators by agreement and speed",
+        ));
         let _ = write!(
             b,
             "<p class=\"legend\">Point area: items annotated. Colour: decision <span class=\"pay\">pay</span><span class=\"review\">review</span><span class=\"hold\">hold</span><span class=\"insufficient_evidence\">insufficient evidence</span>; flagged annotators are named. Agreement is with the majority of the other annotators on clear items{}.</p>",
@@ -315,16 +377,54 @@ fn audit(r: &AuditReport) -> String {
                 ]
             })
             .collect();
-        table(&mut b, &["annotator", "rule", "action", "statistic", "threshold", "n", "p", "q", "finding and what clears it"], &rows);
+        table(
+            &mut b,
+            &[
+                "annotator",
+                "rule",
+                "action",
+                "statistic",
+                "threshold",
+                "n",
+                "p",
+                "q",
+                "finding and what clears it",
+            ],
+            &rows,
+        );
     }
     if !q.pairs_of_concern.is_empty() {
         b.push_str("<h3>Pairs of concern (possible copying)</h3>");
         let rows: Vec<Vec<String>> = q
             .pairs_of_concern
             .iter()
-            .map(|p| vec![format!("<td>{}</td>", esc(&p.a)), format!("<td>{}</td>", esc(&p.b)), p.shared_items.to_string(), format!("{:.3}", p.agreement), format!("{:.3}", p.expected_agreement), p.identical_minority_answers.to_string(), format!("{:.1}", p.expected_identical_minority_answers), fp(Some(p.q_value))])
+            .map(|p| {
+                vec![
+                    format!("<td>{}</td>", esc(&p.a)),
+                    format!("<td>{}</td>", esc(&p.b)),
+                    p.shared_items.to_string(),
+                    format!("{:.3}", p.agreement),
+                    format!("{:.3}", p.expected_agreement),
+                    p.identical_minority_answers.to_string(),
+                    format!("{:.1}", p.expected_identical_minority_answers),
+                    fp(Some(p.q_value)),
+                ]
+            })
             .collect();
-        table(&mut b, &["annotator A", "annotator B", "shared", "agreement", "expected", "same minority answers", "expected", "q"], &rows);
+        table(
+            &mut b,
+            &[
+                "annotator A",
+                "annotator B",
+                "shared",
+                "agreement",
+                "expected",
+                "same minority answers",
+                "expected",
+                "q",
+            ],
+            &rows,
+        );
     }
     b.push_str("</section>\n<section id=\"annotators\"><h2>Annotators</h2>");
     let rows: Vec<Vec<String>> = q
@@ -341,11 +441,33 @@ fn audit(r: &AuditReport) -> String {
                 v(&a.signals.gold_accuracy),
                 v(&a.signals.model_accuracy),
                 v(&a.signals.median_duration_s),
-                format!("<td>{}</td>", esc(&a.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "))),
+                format!(
+                    "<td>{}</td>",
+                    esc(&a
+                        .flags
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                ),
             ]
         })
         .collect();
-    table(&mut b, &["annotator", "items", "decision", "agreement (clear)", "kappa (clear)", "gold accuracy", "model accuracy", "median s", "flags"], &rows);
+    table(
+        &mut b,
+        &[
+            "annotator",
+            "items",
+            "decision",
+            "agreement (clear)",
+            "kappa (clear)",
+            "gold accuracy",
+            "model accuracy",
+            "median s",
+            "flags",
+        ],
+        &rows,
+    );
     b.push_str("</section>\n");
     confusion(r, &mut b);
     b
@@ -365,7 +487,11 @@ fn confusion(r: &AuditReport, b: &mut String) {
         }
         b.push_str("</tr>");
         for (i, row) in m.iter().enumerate() {
-            let _ = write!(b, "<tr><th>{}</th>", esc(labels.get(i).map_or("", String::as_str)));
+            let _ = write!(
+                b,
+                "<tr><th>{}</th>",
+                esc(labels.get(i).map_or("", String::as_str))
+            );
             for v in row {
                 let alpha = v.clamp(0.0, 1.0);
                 let _ = write!(
@@ -380,7 +506,9 @@ fn confusion(r: &AuditReport, b: &mut String) {
     }
     b.push_str("</div>");
     if !any {
-        b.push_str("<p>The consensus method has no confusion matrices (only Dawid-Skene does).</p>");
+        b.push_str(
+            "<p>The consensus method has no confusion matrices (only Dawid-Skene does).</p>",
+        );
     }
     b.push_str("</section>\n");
 }
@@ -399,14 +527,31 @@ fn dispute(p: &DisputePacket) -> String {
         "<section id=\"provenance\"><h2>Provenance</h2><p>labelaudit {}; consensus {}; seed {}; policy {} (SHA-256 <code>{}</code>).</p><p>Rerun: <code>{}</code></p>",
         esc(pr.tool_version), pr.method.name(), pr.seed, esc(&pr.policy_source), pr.policy_sha256, esc(&pr.command)
     );
-    let rows: Vec<Vec<String>> = pr.files.iter().map(|f| vec![format!("<td>{}</td>", esc(&f.path)), f.format.name().into(), f.rows.to_string(), format!("<td><code>{}</code></td>", f.sha256)]).collect();
+    let rows: Vec<Vec<String>> = pr
+        .files
+        .iter()
+        .map(|f| {
+            vec![
+                format!("<td>{}</td>", esc(&f.path)),
+                f.format.name().into(),
+                f.rows.to_string(),
+                format!("<td><code>{}</code></td>", f.sha256),
+            ]
+        })
+        .collect();
     table(&mut b, &["input file", "format", "rows", "SHA-256"], &rows);
     b.push_str("</section>\n<section id=\"flags\"><h2>Flags</h2>");
     if p.flags.is_empty() {
         b.push_str("<p>No flag was raised: nothing stands against payment.</p>");
     }
     for f in &p.flags {
-        let _ = write!(b, "<h3>{}</h3><p>{}</p><p>{}</p>", esc(f.flag.rule.name()), esc(&f.explanation), esc(&f.flag.message));
+        let _ = write!(
+            b,
+            "<h3>{}</h3><p>{}</p><p>{}</p>",
+            esc(f.flag.rule.name()),
+            esc(&f.explanation),
+            esc(&f.flag.message)
+        );
         if let (Some(d), Some(key)) = (&f.cohort, f.signal) {
             let _ = write!(b, "<p class=\"note\">Cohort {}: min {:.3}, quartiles {:.3} / {:.3} / {:.3}, max {:.3} (n = {}).</p>", esc(key), d.min, d.q1, d.median, d.q3, d.max, d.n);
         }
@@ -418,14 +563,45 @@ fn dispute(p: &DisputePacket) -> String {
         .map(|s| {
             vec![
                 format!("<td>{}</td>", esc(&s.name)),
-                s.decision.map_or_else(|| "<td>—</td>".into(), decision_cell),
-                format!("<td>{}</td>", esc(&s.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "))),
-                format!("<td>{}</td>", esc(&s.original_flags_hold.iter().map(|h| format!("{}: {}", h.rule.name(), if h.holds { "holds" } else { "does not hold" })).collect::<Vec<_>>().join(", "))),
+                s.decision
+                    .map_or_else(|| "<td>—</td>".into(), decision_cell),
+                format!(
+                    "<td>{}</td>",
+                    esc(&s
+                        .flags
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                ),
+                format!(
+                    "<td>{}</td>",
+                    esc(&s
+                        .original_flags_hold
+                        .iter()
+                        .map(|h| format!(
+                            "{}: {}",
+                            h.rule.name(),
+                            if h.holds { "holds" } else { "does not hold" }
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                ),
                 format!("<td>{}</td>", esc(&s.description)),
             ]
         })
         .collect();
-    table(&mut b, &["scenario", "decision", "flags", "original flags", "what changed"], &rows);
+    table(
+        &mut b,
+        &[
+            "scenario",
+            "decision",
+            "flags",
+            "original flags",
+            "what changed",
+        ],
+        &rows,
+    );
     let e = &p.evidence;
     let _ = write!(
         b,
@@ -439,16 +615,48 @@ fn dispute(p: &DisputePacket) -> String {
             vec![
                 format!("<td>{}</td>", esc(&i.item)),
                 format!("<td>{}</td>", esc(&i.label)),
-                format!("<td>{}</td>", i.consensus.as_deref().map_or_else(|| "—".into(), esc)),
+                format!(
+                    "<td>{}</td>",
+                    i.consensus.as_deref().map_or_else(|| "—".into(), esc)
+                ),
                 f3(i.consensus_confidence),
-                format!("<td>{}</td>", i.gold.as_deref().map_or_else(|| "—".into(), esc)),
-                format!("<td>{}</td>", esc(&i.others.iter().map(|o| format!("{}: {}", o.annotator, o.label)).collect::<Vec<_>>().join(", "))),
-                i.duration_s.map_or_else(|| "—".into(), |d| format!("{d:.1}")),
+                format!(
+                    "<td>{}</td>",
+                    i.gold.as_deref().map_or_else(|| "—".into(), esc)
+                ),
+                format!(
+                    "<td>{}</td>",
+                    esc(&i
+                        .others
+                        .iter()
+                        .map(|o| format!("{}: {}", o.annotator, o.label))
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                ),
+                i.duration_s
+                    .map_or_else(|| "—".into(), |d| format!("{d:.1}")),
                 format!("<td>{}</td>", if i.contested { "yes" } else { "no" }),
             ]
         })
         .collect();
-    table(&mut b, &["item", "label", "consensus", "confidence", "gold", "others", "seconds", "contested"], &rows);
-    let _ = write!(b, "</section>\n<section id=\"policy\"><h2>Policy in force</h2><pre>{}</pre></section>\n", esc(&pr.policy_toml));
+    table(
+        &mut b,
+        &[
+            "item",
+            "label",
+            "consensus",
+            "confidence",
+            "gold",
+            "others",
+            "seconds",
+            "contested",
+        ],
+        &rows,
+    );
+    let _ = write!(
+        b,
+        "</section>\n<section id=\"policy\"><h2>Policy in force</h2><pre>{}</pre></section>\n",
+        esc(&pr.policy_toml)
+    );
     b
 }

@@ -27,19 +27,19 @@ impl Exporter for MarkdownExporter {
     }
 }
 
-/// Escape text for Markdown: backslash-escape punctuation with meaning, entity-encode angle
-/// brackets (raw HTML), and fold line breaks.
+/// Escape text for Markdown: backslash-escape punctuation with meaning (including `<` and
+/// `&`, so no raw HTML or entity gets through), and fold line breaks.
 pub fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' | '{' | '}' => {
+            // CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones
+            // that start emphasis, code, links, tables, headings or raw HTML.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' | '{' | '}' | '<' | '>'
+            | '&' => {
                 o.push('\\');
                 o.push(c);
             }
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '&' => o.push_str("&amp;"),
             '\n' | '\r' => o.push(' '),
             _ => o.push(c),
         }
@@ -114,7 +114,10 @@ fn agreement(a: &AgreementReport, out: &mut dyn Write) -> io::Result<()> {
         a.annotators_used,
         a.annotations_used
     )?;
-    header(out, &["coefficient", "value", "95% CI", "p", "items", "reading"])?;
+    header(
+        out,
+        &["coefficient", "value", "95% CI", "p", "items", "reading"],
+    )?;
     for (key, name, e) in coefficient_list(a) {
         let ci = e
             .ci95
@@ -132,7 +135,10 @@ fn agreement(a: &AgreementReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "\n### Per label\n")?;
-    header(out, &["label", "specific agreement", "kappa", "annotations"])?;
+    header(
+        out,
+        &["label", "specific agreement", "kappa", "annotations"],
+    )?;
     for l in &a.per_label {
         row(
             out,
@@ -167,7 +173,16 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     )?;
     header(
         out,
-        &["annotator", "items", "decision", "agreement (clear)", "kappa (clear)", "gold accuracy", "median s", "flags"],
+        &[
+            "annotator",
+            "items",
+            "decision",
+            "agreement (clear)",
+            "kappa (clear)",
+            "gold accuracy",
+            "median s",
+            "flags",
+        ],
     )?;
     for a in &r.quality.annotators {
         let s = &a.signals;
@@ -182,15 +197,38 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
                 f3(v(&s.kappa_clear)),
                 f3(v(&s.gold_accuracy)),
                 v(&s.median_duration_s).map_or_else(|| "—".into(), |x| format!("{x:.1}")),
-                escape(&a.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")),
+                escape(
+                    &a.flags
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
             ],
         )?;
     }
     writeln!(out, "\n## Flags\n")?;
     if r.quality.flags.is_empty() {
-        writeln!(out, "No flags at the policy's false discovery rate ({}).", r.quality.policy.fdr)?;
+        writeln!(
+            out,
+            "No flags at the policy's false discovery rate ({}).",
+            r.quality.policy.fdr
+        )?;
     } else {
-        header(out, &["annotator", "rule", "severity", "statistic", "threshold", "n", "p", "q", "message"])?;
+        header(
+            out,
+            &[
+                "annotator",
+                "rule",
+                "severity",
+                "statistic",
+                "threshold",
+                "n",
+                "p",
+                "q",
+                "message",
+            ],
+        )?;
         for f in &r.quality.flags {
             row(
                 out,
@@ -210,7 +248,18 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     }
     if !r.quality.pairs_of_concern.is_empty() {
         writeln!(out, "\n## Pairs of concern\n")?;
-        header(out, &["annotator A", "annotator B", "shared", "agreement", "same minority answers", "expected", "q"])?;
+        header(
+            out,
+            &[
+                "annotator A",
+                "annotator B",
+                "shared",
+                "agreement",
+                "same minority answers",
+                "expected",
+                "q",
+            ],
+        )?;
         for p in &r.quality.pairs_of_concern {
             row(
                 out,
@@ -245,17 +294,34 @@ pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> 
 
     writeln!(out, "## Provenance\n")?;
     writeln!(out, "- tool: labelaudit {}", p.provenance.tool_version)?;
-    writeln!(out, "- consensus method: {}; seed: {}", p.provenance.method.name(), p.provenance.seed)?;
+    writeln!(
+        out,
+        "- consensus method: {}; seed: {}",
+        p.provenance.method.name(),
+        p.provenance.seed
+    )?;
     writeln!(
         out,
         "- policy: {} (SHA-256 `{}`)",
         escape(&p.provenance.policy_source),
         p.provenance.policy_sha256
     )?;
-    writeln!(out, "- rerun: `{}`\n", p.provenance.command.replace('`', "'"))?;
+    writeln!(
+        out,
+        "- rerun: `{}`\n",
+        p.provenance.command.replace('`', "'")
+    )?;
     header(out, &["input file", "format", "rows", "SHA-256"])?;
     for f in &p.provenance.files {
-        row(out, &[escape(&f.path), f.format.name().into(), f.rows.to_string(), format!("`{}`", f.sha256)])?;
+        row(
+            out,
+            &[
+                escape(&f.path),
+                f.format.name().into(),
+                f.rows.to_string(),
+                format!("`{}`", f.sha256),
+            ],
+        )?;
     }
 
     writeln!(out, "\n## Flags\n")?;
@@ -263,9 +329,18 @@ pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out, "No flag was raised: nothing stands against payment.")?;
     }
     for f in &p.flags {
-        writeln!(out, "### {} ({})\n", escape(f.flag.rule.name()), format!("{:?}", f.flag.severity).to_lowercase())?;
+        writeln!(
+            out,
+            "### `{}` ({})\n",
+            f.flag.rule.name(),
+            format!("{:?}", f.flag.severity).to_lowercase()
+        )?;
         writeln!(out, "{}\n", escape(&f.explanation))?;
-        writeln!(out, "What was measured and what would clear it: {}\n", escape(&f.flag.message))?;
+        writeln!(
+            out,
+            "What was measured and what would clear it: {}\n",
+            escape(&f.flag.message)
+        )?;
         if let (Some(d), Some(key)) = (&f.cohort, f.signal) {
             writeln!(
                 out,
@@ -278,7 +353,16 @@ pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> 
     }
 
     writeln!(out, "## Sensitivity\n")?;
-    header(out, &["scenario", "decision", "flags", "original flags still hold", "what changed"])?;
+    header(
+        out,
+        &[
+            "scenario",
+            "decision",
+            "flags",
+            "original flags still hold",
+            "what changed",
+        ],
+    )?;
     for s in &p.sensitivity {
         let holds = if s.original_flags_hold.is_empty() {
             "—".to_string()
@@ -293,8 +377,15 @@ pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> 
             out,
             &[
                 escape(&s.name),
-                s.decision.map_or_else(|| "—".into(), |d| decision_key(d).to_string()),
-                escape(&s.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")),
+                s.decision
+                    .map_or_else(|| "—".into(), |d| decision_key(d).to_string()),
+                escape(
+                    &s.flags
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
                 escape(&holds),
                 escape(&s.description),
             ],
@@ -308,7 +399,18 @@ pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> 
         e.items_total, e.disagree_with_consensus, e.disagree_with_gold, e.contested
     )?;
     if !e.items.is_empty() {
-        header(out, &["item", "label", "consensus (confidence)", "gold", "others", "seconds", "contested"])?;
+        header(
+            out,
+            &[
+                "item",
+                "label",
+                "consensus (confidence)",
+                "gold",
+                "others",
+                "seconds",
+                "contested",
+            ],
+        )?;
         for i in &e.items {
             let others = i
                 .others
@@ -328,12 +430,17 @@ pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> 
                     },
                     i.gold.as_deref().map_or_else(|| "—".into(), escape),
                     escape(&others),
-                    i.duration_s.map_or_else(|| "—".into(), |d| format!("{d:.1}")),
+                    i.duration_s
+                        .map_or_else(|| "—".into(), |d| format!("{d:.1}")),
                     if i.contested { "yes" } else { "no" }.into(),
                 ],
             )?;
         }
     }
 
-    writeln!(out, "\n## Policy in force\n\n```toml\n{}```", p.provenance.policy_toml.replace("```", "'''"))
+    writeln!(
+        out,
+        "\n## Policy in force\n\n```toml\n{}```",
+        p.provenance.policy_toml.replace("```", "'''")
+    )
 }

@@ -85,9 +85,10 @@ pub struct Point {
     /// Drives the radius (area proportional).
     pub size: f64,
     pub colour: &'static str,
+    /// Visible label (flagged points only), e.g. the annotator id.
+    pub label: Option<String>,
+    /// Hover text.
     pub name: String,
-    /// Flagged points carry their name as a visible label.
-    pub labelled: bool,
 }
 
 fn ticks(lo: f64, hi: f64) -> Vec<f64> {
@@ -125,7 +126,9 @@ impl Frame {
     }
     fn py(&self, y: f64) -> f64 {
         let top = 10.0;
-        self.h - self.bottom - (y - self.y0) / (self.y1 - self.y0).max(1e-12) * (self.h - self.bottom - top)
+        self.h
+            - self.bottom
+            - (y - self.y0) / (self.y1 - self.y0).max(1e-12) * (self.h - self.bottom - top)
     }
     fn axes(&self, s: &mut String, x_label: &str, y_label: &str) {
         let (xb, yb) = (self.h - self.bottom, self.left);
@@ -170,7 +173,11 @@ impl Frame {
 fn fmt_tick(t: f64) -> String {
     let s = format!("{t:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -194,7 +201,16 @@ pub fn scatter(points: &[Point], x_label: &str, y_label: &str, caption: &str) ->
     let (y0, y1) = range(points.iter().map(|p| p.y));
     let pad = |a: f64, b: f64| ((a - (b - a) * 0.05).min(a), b + (b - a) * 0.05);
     let ((x0, x1), (y0, y1)) = (pad(x0, x1), pad(y0.min(0.0), y1.max(1.0)));
-    let f = Frame { w: 640.0, h: 400.0, left: 50.0, bottom: 40.0, x0, x1, y0, y1 };
+    let f = Frame {
+        w: 640.0,
+        h: 400.0,
+        left: 50.0,
+        bottom: 40.0,
+        x0,
+        x1,
+        y0,
+        y1,
+    };
     let max_size = points.iter().map(|p| p.size).fold(1.0, f64::max);
     let mut s = format!(
         r#"<svg class="plot" role="img" viewBox="0 0 640 400" width="640" height="400"><title>{}</title>"#,
@@ -210,13 +226,13 @@ pub fn scatter(points: &[Point], x_label: &str, y_label: &str, caption: &str) ->
             p.colour,
             esc(&p.name)
         );
-        if p.labelled {
+        if let Some(label) = &p.label {
             let _ = write!(
                 s,
                 r#"<text x="{:.1}" y="{:.1}" font-size="10">{}</text>"#,
                 cx + r + 2.0,
                 cy + 3.0,
-                esc(&p.name)
+                esc(label)
             );
         }
     }
@@ -225,7 +241,12 @@ pub fn scatter(points: &[Point], x_label: &str, y_label: &str, caption: &str) ->
 }
 
 /// Histogram of `values` in `bins` bins with vertical threshold lines.
-pub fn histogram(values: &[f64], thresholds: &[(f64, String)], x_label: &str, caption: &str) -> String {
+pub fn histogram(
+    values: &[f64],
+    thresholds: &[(f64, String)],
+    x_label: &str,
+    caption: &str,
+) -> String {
     let (mut lo, mut hi) = range(values.iter().copied());
     for (t, _) in thresholds {
         lo = lo.min(*t);
@@ -239,7 +260,16 @@ pub fn histogram(values: &[f64], thresholds: &[(f64, String)], x_label: &str, ca
         counts[b] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let f = Frame { w: 320.0, h: 180.0, left: 34.0, bottom: 32.0, x0: lo, x1: hi, y0: 0.0, y1: top };
+    let f = Frame {
+        w: 320.0,
+        h: 180.0,
+        left: 34.0,
+        bottom: 32.0,
+        x0: lo,
+        x1: hi,
+        y0: 0.0,
+        y1: top,
+    };
     let mut s = format!(
         r#"<svg class="plot small" role="img" viewBox="0 0 320 180" width="320" height="180"><title>{}</title>"#,
         esc(caption)
@@ -248,7 +278,10 @@ pub fn histogram(values: &[f64], thresholds: &[(f64, String)], x_label: &str, ca
         if c == 0 {
             continue;
         }
-        let (xa, xb) = (f.px(lo + b as f64 * width), f.px(lo + (b + 1) as f64 * width));
+        let (xa, xb) = (
+            f.px(lo + b as f64 * width),
+            f.px(lo + (b + 1) as f64 * width),
+        );
         let (ya, yb) = (f.py(c as f64), f.py(0.0));
         let _ = write!(
             s,
