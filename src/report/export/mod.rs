@@ -9,7 +9,6 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod markdown;
-mod svg;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

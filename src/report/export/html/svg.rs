@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::html::esc;
+use super::esc;
 
 /// Colour of a kappa-like value: red below 0.4, white at 0.4 … 0.6, blue towards 1.
 pub fn kappa_colour(v: f64) -> String {
