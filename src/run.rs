@@ -103,7 +103,14 @@ impl QualityRun {
 /// Consensus (the chosen method, plus MACE for spam probabilities), leave-one-out
 /// majorities, per-annotator signals, flags and decisions, with each annotator's
 /// Dawid-Skene confusion matrix attached when the model has one.
-pub fn assess_batch(ds: &Dataset, method: Method, seed: u64, policy: &Policy) -> QualityRun {
+pub fn assess_batch(
+    ds: &Dataset,
+    method: Method,
+    seed: u64,
+    policy: &Policy,
+    progress: &Progress,
+) -> QualityRun {
+    progress.stage("consensus");
     let infer = |method| {
         consensus::infer(
             ds,
@@ -121,6 +128,7 @@ pub fn assess_batch(ds: &Dataset, method: Method, seed: u64, policy: &Policy) ->
     } else {
         infer(Method::Mace).spam_probability
     };
+    progress.stage("signals");
     let (loo_label, loo_share) = quality::leave_one_out_majority(ds);
     let view = ConsensusView {
         item_label: &model.labels,
@@ -160,8 +168,7 @@ pub fn audit(
     let ds = &loaded.dataset;
     progress.stage("agreement");
     let agreement = agreement::compute(ds, agreement_options);
-    progress.stage("consensus and signals");
-    let run = assess_batch(ds, method, agreement_options.seed, policy);
+    let run = assess_batch(ds, method, agreement_options.seed, policy, progress);
     AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool::default(),
@@ -277,7 +284,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             };
             progress.stage("reading");
             let loaded = ingest::load(&args.input.files, &args.input.ingest_options()?)?;
-            progress.stage("consensus, signals and sensitivity");
             let request = ExplainRequest {
                 annotator: &args.annotator,
                 method: args.method,
@@ -290,7 +296,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 policy_toml,
                 command: rerun_command(&args),
             };
-            let packet = explain::explain(&loaded, &request)?;
+            let packet = explain::explain(&loaded, &request, &progress)?;
             progress.finish();
             if !exports.uses_stdout() {
                 if args.json {

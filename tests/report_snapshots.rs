@@ -80,7 +80,7 @@ fn dispute_exports() {
         policy_toml: toml::to_string(&policy).unwrap(),
         command: "labelaudit explain fixtures/small/annotations.csv --annotator w5".into(),
     };
-    let packet = explain(&loaded, &request).unwrap();
+    let packet = explain(&loaded, &request, &Progress::hidden()).unwrap();
     for (format, ext) in FORMATS {
         insta::assert_snapshot!(
             format!("dispute_{ext}"),

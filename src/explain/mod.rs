@@ -12,6 +12,7 @@ use crate::consensus::Method;
 use crate::dataset::{Dataset, NO_LABEL};
 use crate::error::{Error, Result};
 use crate::ingest::Loaded;
+use crate::progress::Progress;
 use crate::quality::ambiguity::{clear_positions, item_top_share};
 use crate::quality::{self, AnnotatorReport, Flag, Policy, QualityReport, Rule};
 use crate::report::dispute::{
@@ -40,12 +41,16 @@ pub struct ExplainRequest<'a> {
 }
 
 /// Build the dispute packet of one annotator.
-pub fn explain(loaded: &Loaded, req: &ExplainRequest) -> Result<DisputePacket> {
+pub fn explain(
+    loaded: &Loaded,
+    req: &ExplainRequest,
+    progress: &Progress,
+) -> Result<DisputePacket> {
     let ds = &loaded.dataset;
     let Some(index) = ds.annotators.iter().position(|a| a == req.annotator) else {
         return Err(not_found(ds, req.annotator));
     };
-    let base = assess_batch(ds, req.method, req.seed, req.policy);
+    let base = assess_batch(ds, req.method, req.seed, req.policy, progress);
     let me = annotator_line(&base.quality, req.annotator)
         .cloned()
         .ok_or_else(|| not_found(ds, req.annotator))?;
@@ -60,6 +65,7 @@ pub fn explain(loaded: &Loaded, req: &ExplainRequest) -> Result<DisputePacket> {
         .map(|f| flag_detail(f, &me, &base.quality, req.policy))
         .collect();
     let evidence = evidence(ds, &base, req.policy, index);
+    progress.stage("sensitivity");
     let sensitivity = sensitivity::sensitivity(ds, &base, req, &flags);
     Ok(DisputePacket {
         schema_version: SCHEMA_VERSION,
@@ -199,7 +205,7 @@ fn signal_value(a: &AnnotatorReport, key: &str) -> Option<f64> {
 
 fn flag_detail(f: &Flag, me: &AnnotatorReport, q: &QualityReport, policy: &Policy) -> FlagDetail {
     let signal = rule_signal(f.rule);
-    let cohort: Vec<f64> = signal
+    let mut cohort: Vec<f64> = signal
         .map(|key| {
             q.annotators
                 .iter()
@@ -207,6 +213,7 @@ fn flag_detail(f: &Flag, me: &AnnotatorReport, q: &QualityReport, policy: &Polic
                 .collect()
         })
         .unwrap_or_default();
+    cohort.sort_by(f64::total_cmp);
     let value = signal.and_then(|key| signal_value(me, key));
     let pct = value.and_then(|v| percentile(&cohort, v));
     let dist = distribution(&cohort);
@@ -241,6 +248,7 @@ fn flag_detail(f: &Flag, me: &AnnotatorReport, q: &QualityReport, policy: &Polic
         signal_value: value,
         percentile: pct,
         cohort: dist,
+        cohort_values: cohort,
         explanation: text,
     }
 }

@@ -4,6 +4,7 @@
 use super::{annotator_line, ExplainRequest};
 use crate::consensus::Method;
 use crate::dataset::Dataset;
+use crate::progress::Progress;
 use crate::quality::ambiguity::item_top_share;
 use crate::quality::{self, Flag, Policy, QualityReport, Rule};
 use crate::report::dispute::{FlagHolds, Scenario};
@@ -122,7 +123,7 @@ pub(super) fn sensitivity(
     let removed = (0..ds.n_items())
         .filter(|&i| !ds.item_range(i).is_empty() && reduced.item_range(i).is_empty())
         .count();
-    let run = assess_batch(&reduced, req.method, req.seed, policy);
+    let run = assess_batch(&reduced, req.method, req.seed, policy, &Progress::hidden());
     out.push(scenario(
         "without_contested_items".into(),
         format!(
@@ -156,7 +157,7 @@ pub(super) fn sensitivity(
     } else {
         Method::MajorityVote
     };
-    let run = assess_batch(ds, other, req.seed, policy);
+    let run = assess_batch(ds, other, req.seed, policy, &Progress::hidden());
     out.push(scenario(
         format!("consensus_{}", other.name().replace('-', "_")),
         format!(

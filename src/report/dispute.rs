@@ -68,6 +68,8 @@ pub struct FlagDetail {
     /// Percent of the cohort at or below this annotator's value (mid-rank for ties).
     pub percentile: Option<f64>,
     pub cohort: Option<Distribution>,
+    /// Every cohort value of the signal, ascending (so the percentile can be checked).
+    pub cohort_values: Vec<f64>,
     /// The finding in plain language.
     pub explanation: String,
 }

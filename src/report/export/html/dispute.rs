@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::svg::histogram;
 use super::{decision_cell, esc, f3, table};
 use crate::report::dispute::DisputePacket;
 use crate::report::export::csv::decision_key;
@@ -48,7 +49,31 @@ pub(super) fn render(p: &DisputePacket) -> String {
             esc(&f.flag.message)
         );
         if let (Some(d), Some(key)) = (&f.cohort, f.signal) {
-            let _ = write!(b, "<p class=\"note\">Cohort {}: min {:.3}, quartiles {:.3} / {:.3} / {:.3}, max {:.3} (n = {}).</p>", esc(key), d.min, d.q1, d.median, d.q3, d.max, d.n);
+            let mut lines = Vec::new();
+            if let Some(v) = f.signal_value {
+                lines.push((v, "this annotator".to_string()));
+                // The threshold shares the signal's scale only when the rule's statistic is
+                // the signal itself (not for chi-square or runs z rules).
+                if let Some(t) = f
+                    .flag
+                    .threshold
+                    .filter(|_| f.flag.statistic.is_some_and(|s| (s - v).abs() < 1e-9))
+                {
+                    lines.push((t, format!("threshold {t}")));
+                }
+            }
+            let _ = write!(
+                b,
+                "<figure>{}<figcaption>Cohort {}: min {:.3}, quartiles {:.3} / {:.3} / {:.3}, max {:.3} (n = {}).</figcaption></figure>",
+                histogram(&f.cohort_values, &lines, key, key),
+                esc(key),
+                d.min,
+                d.q1,
+                d.median,
+                d.q3,
+                d.max,
+                d.n
+            );
         }
     }
     b.push_str("</section>\n<section id=\"sensitivity\"><h2>Sensitivity</h2>");

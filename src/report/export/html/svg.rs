@@ -291,13 +291,17 @@ pub fn histogram(
         );
     }
     f.axes(&mut s, x_label, "annotators");
-    for (t, name) in thresholds {
+    for (i, (t, name)) in thresholds.iter().enumerate() {
         let x = f.px(*t);
+        // Labels past the middle go left of their line so they stay inside the plot; each
+        // line's label sits on its own row.
+        let (tx, anchor) = if x > f.w * 0.6 { (x - 2.0, "end") } else { (x + 2.0, "start") };
+        let colour = if i == 0 { "#c0392b" } else { "#7d3c98" };
         let _ = write!(
             s,
-            r##"<line x1="{x:.1}" y1="10.0" x2="{x:.1}" y2="{:.1}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="4 2"/><text x="{:.1}" y="20.0" font-size="9" fill="#c0392b">{}</text>"##,
+            r##"<line x1="{x:.1}" y1="10.0" x2="{x:.1}" y2="{:.1}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="4 2"/><text x="{tx:.1}" y="{:.1}" font-size="9" fill="{colour}" text-anchor="{anchor}">{}</text>"##,
             f.h - f.bottom,
-            x + 2.0,
+            20.0 + 10.0 * i as f64,
             esc(name)
         );
     }
