@@ -167,23 +167,90 @@ fn dash_writes_to_stdout_instead_of_the_tables() {
 #[test]
 fn exports_are_identical_for_any_thread_count() {
     let (annotations, gold) = example();
-    let run = |threads: &str| {
-        labelaudit(&[
+    let run = |args: &[&str], threads: &str| {
+        let mut all = args.to_vec();
+        all.extend(["--gold", &gold, "--threads", threads]);
+        labelaudit(&all).expect_code(0).stdout
+    };
+    for args in [
+        [
             "explain",
             &annotations,
-            "--gold",
-            &gold,
             "--annotator",
             "w07",
             "--export-html",
             "-",
-            "--threads",
-            threads,
-        ])
-        .expect_code(0)
-        .stdout
-    };
-    assert_eq!(run("1"), run("2"));
+        ],
+        [
+            "explain",
+            &annotations,
+            "--annotator",
+            "w07",
+            "--export-json",
+            "-",
+        ],
+        [
+            "audit",
+            &annotations,
+            "--bootstrap",
+            "50",
+            "--export-html",
+            "-",
+        ],
+        [
+            "audit",
+            &annotations,
+            "--bootstrap",
+            "50",
+            "--export-csv",
+            "-",
+        ],
+    ] {
+        assert_eq!(run(&args, "1"), run(&args, "2"), "{args:?}");
+    }
+}
+
+#[test]
+fn explain_and_agreement_html_have_their_sections() {
+    let (annotations, gold) = example();
+    let html = labelaudit(&[
+        "explain",
+        &annotations,
+        "--gold",
+        &gold,
+        "--annotator",
+        "w17",
+        "--export-html",
+        "-",
+    ])
+    .expect_code(0)
+    .stdout;
+    let sections = check_html(&html);
+    assert_eq!(
+        sections,
+        [
+            "summary",
+            "provenance",
+            "flags",
+            "sensitivity",
+            "evidence",
+            "policy"
+        ]
+    );
+    let html = labelaudit(&[
+        "agreement",
+        &annotations,
+        "--bootstrap",
+        "50",
+        "--export-html",
+        "-",
+    ])
+    .expect_code(0)
+    .stdout;
+    assert_eq!(
+        check_html(&html),
+        ["summary", "coefficients", "per-label", "pairwise-kappa"]
+    );
 }
 
 #[test]

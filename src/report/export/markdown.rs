@@ -278,6 +278,15 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
+/// What an empty flag list means for this decision.
+pub fn no_flag_text(p: &DisputePacket) -> &'static str {
+    if p.annotator.decision == crate::quality::Decision::InsufficientEvidence {
+        "No flag was raised, because there are fewer items than the policy's min_items: too little work to judge either way."
+    } else {
+        "No flag was raised: nothing stands against payment."
+    }
+}
+
 /// The dispute packet as Markdown (the default output of `labelaudit explain`).
 pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> {
     let a = &p.annotator;
@@ -326,7 +335,7 @@ pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> 
 
     writeln!(out, "\n## Flags\n")?;
     if p.flags.is_empty() {
-        writeln!(out, "No flag was raised: nothing stands against payment.")?;
+        writeln!(out, "{}", no_flag_text(p))?;
     }
     for f in &p.flags {
         writeln!(

@@ -7,6 +7,7 @@ use super::svg::histogram;
 use super::{decision_cell, esc, f3, table};
 use crate::report::dispute::DisputePacket;
 use crate::report::export::csv::decision_key;
+use crate::report::export::markdown::no_flag_text;
 
 /// The whole packet body.
 pub(super) fn render(p: &DisputePacket) -> String {
@@ -38,7 +39,7 @@ pub(super) fn render(p: &DisputePacket) -> String {
     table(&mut b, &["input file", "format", "rows", "SHA-256"], &rows);
     b.push_str("</section>\n<section id=\"flags\"><h2>Flags</h2>");
     if p.flags.is_empty() {
-        b.push_str("<p>No flag was raised: nothing stands against payment.</p>");
+        let _ = write!(b, "<p>{}</p>", esc(no_flag_text(p)));
     }
     for f in &p.flags {
         let _ = write!(

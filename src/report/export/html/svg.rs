@@ -295,7 +295,11 @@ pub fn histogram(
         let x = f.px(*t);
         // Labels past the middle go left of their line so they stay inside the plot; each
         // line's label sits on its own row.
-        let (tx, anchor) = if x > f.w * 0.6 { (x - 2.0, "end") } else { (x + 2.0, "start") };
+        let (tx, anchor) = if x > f.w * 0.6 {
+            (x - 2.0, "end")
+        } else {
+            (x + 2.0, "start")
+        };
         let colour = if i == 0 { "#c0392b" } else { "#7d3c98" };
         let _ = write!(
             s,
