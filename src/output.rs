@@ -7,11 +7,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Write `path` through `write`, atomically (temp file in the same folder + rename).
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<()> {
+/// Write `path` through `fill`, atomically (temp file in the same folder + rename). On any
+/// error the temporary file is removed and `path` is left as it was.
+pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     // Same folder as the target, so the final rename never crosses a file system.
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -20,7 +18,7 @@ pub fn write_atomic(
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(path, e))?;
     {
         let mut buf = io::BufWriter::new(tmp.as_file_mut());
-        write(&mut buf).map_err(|e| Error::io(path, e))?;
+        fill(&mut buf)?;
         buf.flush().map_err(|e| Error::io(path, e))?;
     }
     // A temp file is private (0600); an export is a normal file that others may read.

@@ -185,6 +185,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Agreement(args) => {
             configure_threads(args.input.threads)?;
             let exports = args.export.manager()?;
+            exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
             let progress = Progress::new(!args.input.quiet);
             let ingest_options = args.input.ingest_options()?;
             progress.stage("reading");
@@ -238,6 +239,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Audit(args) => {
             configure_threads(args.input.threads)?;
             let exports = args.export.manager()?;
+            exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
             let progress = Progress::new(!args.input.quiet);
             let policy = load_policy(args.policy.as_deref())?;
             let ingest_options = args.input.ingest_options()?;
@@ -269,6 +271,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Explain(args) => {
             configure_threads(args.input.threads)?;
             let exports = args.export.manager()?;
+            exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
             let progress = Progress::new(!args.input.quiet);
             let (policy, policy_toml) = match args.policy.as_deref() {
                 Some(path) => {

@@ -165,6 +165,27 @@ fn dash_writes_to_stdout_instead_of_the_tables() {
 }
 
 #[test]
+fn export_failures_leave_inputs_and_targets_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("a.csv");
+    std::fs::copy(fixture("small/annotations.csv"), &data).unwrap();
+    let data = data.display().to_string();
+    let before = std::fs::read(&data).unwrap();
+    let run = labelaudit(&["audit", &data, "--export-csv", &data]).expect_code(2);
+    assert!(
+        run.stderr.contains("refusing to overwrite an input"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&data).unwrap(), before);
+    let missing = dir.path().join("no/such/dir/r.html").display().to_string();
+    let run = labelaudit(&["audit", &data, "--export-html", &missing]).expect_code(1);
+    assert!(run.stderr.contains("r.html"), "{}", run.stderr);
+    // Nothing but the input is left in the folder (no stray temporary file).
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
 fn exports_are_identical_for_any_thread_count() {
     let (annotations, gold) = example();
     let run = |args: &[&str], threads: &str| {

@@ -90,6 +90,30 @@ impl ExportManager {
         Ok(ExportManager { targets })
     }
 
+    /// Refuse to write over an input (or the gold file): the run reads it first, so the
+    /// export would silently replace the data it came from.
+    pub fn check_not_inputs<'p>(
+        &self,
+        inputs: impl IntoIterator<Item = &'p PathBuf>,
+    ) -> Result<()> {
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => a == b,
+        };
+        for input in inputs {
+            for (format, path) in &self.targets {
+                if !is_stdout(path) && same(path, input) {
+                    return Err(Error::Usage(format!(
+                        "{} {}: refusing to overwrite an input file",
+                        format.flag(),
+                        path.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether any target is stdout (then the terminal rendering is not printed).
     pub fn uses_stdout(&self) -> bool {
         self.targets.iter().any(|(_, p)| is_stdout(p))
@@ -109,7 +133,9 @@ impl ExportManager {
                     .export(doc, stdout)
                     .map_err(|e| Error::io("<stdout>", e))?;
             } else {
-                crate::output::write_atomic(path, |w| exporter.export(doc, w))?;
+                crate::output::write_atomic(path, |w| {
+                    exporter.export(doc, w).map_err(|e| Error::io(path, e))
+                })?;
             }
         }
         Ok(())
