@@ -79,10 +79,13 @@ fn load_policy(path: Option<&Path>) -> Result<Policy> {
 pub struct QualityRun {
     /// The consensus the signals are measured against.
     pub model: Consensus,
+    /// Per annotation: majority label of the other annotators (`NO_LABEL` on ties).
     pub loo_label: Vec<u32>,
+    /// Per annotation: the other annotators' share voting `loo_label`.
     pub loo_share: Vec<f64>,
     /// MACE spamming probabilities (from the model itself when it is MACE).
     pub spam: Option<Vec<f64>>,
+    /// Signals, flags and decisions.
     pub quality: QualityReport,
 }
 

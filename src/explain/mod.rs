@@ -4,7 +4,7 @@
 //! Sensitivity reruns the same pipeline (`run::assess_batch`, `quality::assess`) on modified
 //! inputs rather than approximating: (a) the batch without contested items, (b) the policy
 //! with every threshold moved by a fixed margin towards leniency and towards strictness
-//! ([`lenient`] documents the margins), (c) the other consensus method (majority vote vs
+//! ([`shifted_policy`] documents the margins), (c) the other consensus method (majority vote vs
 //! Dawid-Skene). Each scenario reports the annotator's decision and whether each original
 //! flag still holds.
 
@@ -24,13 +24,17 @@ use crate::run::{assess_batch, QualityRun};
 
 mod sensitivity;
 
-pub use sensitivity::{lenient, shifted_policy, without_contested};
+pub use sensitivity::{shifted_policy, without_contested};
 
 /// What `explain` needs besides the data.
 pub struct ExplainRequest<'a> {
+    /// The annotator id, as in the input.
     pub annotator: &'a str,
+    /// Consensus method of the audit being explained.
     pub method: Method,
+    /// Seed of the audit being explained.
     pub seed: u64,
+    /// Policy in force.
     pub policy: &'a Policy,
     /// `default` or the policy file's path.
     pub policy_source: String,

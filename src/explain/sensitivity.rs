@@ -38,11 +38,6 @@ pub fn shifted_policy(policy: &Policy, towards_lenient: bool) -> Policy {
     p
 }
 
-/// Documented shorthand for [`shifted_policy`] towards leniency.
-pub fn lenient(policy: &Policy) -> Policy {
-    shifted_policy(policy, true)
-}
-
 /// The dataset without the items whose top vote share is below `contested_share`. Item,
 /// annotator and label ids are kept (removed items simply have no annotations), so every
 /// per-annotator result stays comparable.

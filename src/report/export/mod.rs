@@ -38,9 +38,13 @@ pub trait Exporter {
 /// Output formats of `--export-*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
+    /// The report's own serialization.
     Json,
+    /// One table per report kind (see `csv.rs`).
     Csv,
+    /// GitHub-flavoured Markdown.
     Markdown,
+    /// One self-contained HTML file.
     Html,
 }
 

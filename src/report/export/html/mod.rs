@@ -26,6 +26,11 @@ pub struct HtmlExporter;
 
 impl Exporter for HtmlExporter {
     fn export(&self, doc: &Document, out: &mut dyn Write) -> io::Result<()> {
+        let nav = match doc {
+            Document::Agreement(_) => NAV_AGREEMENT,
+            Document::Audit(_) => NAV_AUDIT,
+            Document::Dispute(_) => NAV_DISPUTE,
+        };
         let (title, body) = match doc {
             Document::Agreement(r) => {
                 let mut b = summary(&r.input, None);
@@ -42,7 +47,7 @@ impl Exporter for HtmlExporter {
             out,
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n{body}\
+             <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n<nav>{nav}</nav>\n{body}\
              <footer>labelaudit {}</footer>\n</body>\n</html>\n",
             esc(&title),
             esc(&title),
@@ -50,6 +55,11 @@ impl Exporter for HtmlExporter {
         )
     }
 }
+
+/// In-page links to the sections (anchors only: nothing leaves the file).
+const NAV_AGREEMENT: &str = "<a href=\"#summary\">Summary</a> · <a href=\"#coefficients\">Coefficients</a> · <a href=\"#per-label\">Per label</a> · <a href=\"#pairwise-kappa\">Pairwise kappa</a>";
+const NAV_AUDIT: &str = "<a href=\"#summary\">Summary</a> · <a href=\"#coefficients\">Coefficients</a> · <a href=\"#per-label\">Per label</a> · <a href=\"#pairwise-kappa\">Pairwise kappa</a> · <a href=\"#scatter\">Annotators plot</a> · <a href=\"#signals\">Signals</a> · <a href=\"#flags\">Flags</a> · <a href=\"#annotators\">Annotators</a> · <a href=\"#confusion\">Confusion matrices</a>";
+const NAV_DISPUTE: &str = "<a href=\"#summary\">Decision</a> · <a href=\"#provenance\">Provenance</a> · <a href=\"#flags\">Flags</a> · <a href=\"#sensitivity\">Sensitivity</a> · <a href=\"#evidence\">Evidence</a> · <a href=\"#policy\">Policy</a>";
 
 const CSS: &str = "\
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;max-width:1200px;margin:0 auto;padding:1em 2em}\
@@ -61,8 +71,9 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .grid figure{margin:0;border:1px solid #eee;padding:.4em}figcaption{font-size:.9em;color:#444}\
 code{font-size:.9em;word-break:break-all}svg.plot{max-width:100%;height:auto;font-family:inherit}\
 table.cm td{width:3.2em;text-align:right}.legend span{display:inline-block;padding:0 .5em;margin-right:.5em}\
-footer{margin-top:3em;color:#777;font-size:.85em}\
-@media print{body{max-width:none;padding:0;font-size:11px}section,figure,table{break-inside:avoid}h2{break-after:avoid}\
+footer{margin-top:3em;color:#777;font-size:.85em}nav{position:sticky;top:0;background:#fff;padding:.3em 0;border-bottom:1px solid #eee;z-index:1}\
+a{color:#1f5fa8}\
+@media print{nav{display:none}body{max-width:none;padding:0;font-size:11px}figure,tr,svg{break-inside:avoid}h2{break-after:avoid}\
 .hold,.review,.pay,.insufficient_evidence{print-color-adjust:exact;-webkit-print-color-adjust:exact}}";
 
 /// Escape text for HTML element content and attribute values.
