@@ -228,13 +228,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                     Some(path) if path == Path::new("-") => {
                         report.write_csv(out).map_err(stdout_error)?
                     }
-                    Some(path) => {
-                        let mut file =
-                            std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-                        report
-                            .write_csv(&mut file)
-                            .map_err(|e| Error::io(path, e))?;
-                    }
+                    Some(path) => crate::output::write_atomic(path, |w| {
+                        report.write_csv(w).map_err(|e| Error::io(path, e))
+                    })?,
                 }
             }
             Ok(Outcome::Done)
