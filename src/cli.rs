@@ -10,6 +10,7 @@ use crate::consensus::Method;
 use crate::dataset::Level;
 use crate::error::{Error, Result};
 use crate::ingest::{ColumnOverrides, Format, IngestOptions};
+use crate::report::export::{ExportFormat, ExportManager};
 
 /// Audit human annotation data: how much annotators agree, and who is not doing the work.
 #[derive(Debug, Parser)]
@@ -29,6 +30,9 @@ pub enum Command {
     Consensus(ConsensusArgs),
     /// Write a synthetic export with known truth and known annotator roles.
     Simulate(SimulateArgs),
+    /// Dispute packet of one annotator: provenance, decision, flags in context, the items
+    /// behind them, and whether each flag survives reasonable changes.
+    Explain(ExplainArgs),
 }
 
 /// Measurement level of the labels.
@@ -136,6 +140,9 @@ pub struct InputArgs {
     /// Worker threads (default: all cores). Results are identical for any value.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// No progress display on stderr (it is shown only when stderr is a terminal).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 impl InputArgs {
@@ -176,6 +183,41 @@ pub struct AgreementOptionsArgs {
     pub seed: u64,
 }
 
+/// Report files; several may be given in one run, `-` writes to stdout (then the terminal
+/// rendering is not printed).
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write the report as JSON to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub export_json: Option<PathBuf>,
+    /// Write the report as CSV to PATH: audit, one row per annotator with every signal;
+    /// agreement, one row per coefficient; explain, one row per evidence item.
+    #[arg(long, value_name = "PATH")]
+    pub export_csv: Option<PathBuf>,
+    /// Write the report as Markdown to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub export_markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report (inline CSS and SVG, works offline) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub export_html: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    /// The export targets, validated (at most one to stdout).
+    pub fn manager(&self) -> Result<ExportManager> {
+        let targets = [
+            (ExportFormat::Json, &self.export_json),
+            (ExportFormat::Csv, &self.export_csv),
+            (ExportFormat::Markdown, &self.export_markdown),
+            (ExportFormat::Html, &self.export_html),
+        ]
+        .into_iter()
+        .filter_map(|(f, p)| p.clone().map(|p| (f, p)))
+        .collect();
+        ExportManager::new(targets)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AgreementArgs {
     #[command(flatten)]
@@ -185,6 +227,8 @@ pub struct AgreementArgs {
     /// Print the full report as JSON on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +249,31 @@ pub struct AuditArgs {
     /// Exit with status 3 when at least one annotator is on hold.
     #[arg(long)]
     pub fail_on_hold: bool,
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The annotator whose packet to build (id as in the input).
+    #[arg(long, value_name = "ID")]
+    pub annotator: String,
+    /// Policy file (TOML), as given to `audit`.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Consensus method, as given to `audit`.
+    #[arg(long, value_enum, default_value = "dawid-skene")]
+    pub method: Method,
+    /// Seed, as given to `audit`.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print the packet as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 #[derive(Debug, Args)]

@@ -4,12 +4,18 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::agreement::{self, AgreementOptions};
-use crate::cli::{AgreementOptionsArgs, Cli, Command};
+use crate::cli::{AgreementOptionsArgs, Cli, Command, ExplainArgs};
+use crate::consensus::Consensus;
 use crate::consensus::{self, ConsensusOptions, Method};
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::explain::{self, ExplainRequest};
 use crate::ingest;
+use crate::progress::Progress;
+use crate::quality::QualityReport;
 use crate::quality::{self, ConsensusView, Policy};
 use crate::report::consensus::ConsensusReport;
+use crate::report::export::{self, Document};
 use crate::report::{self, AuditReport, ConsensusSummary, InputSummary, Report};
 use crate::simulate::{self, SimConfig};
 
@@ -68,34 +74,64 @@ fn load_policy(path: Option<&Path>) -> Result<Policy> {
     Policy::from_toml_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
 }
 
-/// The full audit: agreement, consensus (the chosen method, plus MACE for spam
-/// probabilities), leave-one-out majorities, per-annotator signals, flags and decisions.
-pub fn audit(
-    loaded: &ingest::Loaded,
-    agreement_options: &AgreementOptions,
+/// Consensus, leave-one-out majorities and the quality audit of one dataset: the part of
+/// the audit that `explain` reruns on modified inputs (no agreement coefficients).
+pub struct QualityRun {
+    /// The consensus the signals are measured against.
+    pub model: Consensus,
+    /// Per annotation: majority label of the other annotators (`NO_LABEL` on ties).
+    pub loo_label: Vec<u32>,
+    /// Per annotation: the other annotators' share voting `loo_label`.
+    pub loo_share: Vec<f64>,
+    /// MACE spamming probabilities (from the model itself when it is MACE).
+    pub spam: Option<Vec<f64>>,
+    /// Signals, flags and decisions.
+    pub quality: QualityReport,
+}
+
+impl QualityRun {
+    /// The consensus as the quality engine sees it.
+    pub fn view(&self) -> ConsensusView<'_> {
+        ConsensusView {
+            item_label: &self.model.labels,
+            item_confidence: &self.model.confidence,
+            loo_label: &self.loo_label,
+            loo_share: &self.loo_share,
+            annotator_accuracy: Some(&self.model.annotator_accuracy),
+            spam_probability: self.spam.as_deref(),
+        }
+    }
+}
+
+/// Consensus (the chosen method, plus MACE for spam probabilities), leave-one-out
+/// majorities, per-annotator signals, flags and decisions, with each annotator's
+/// Dawid-Skene confusion matrix attached when the model has one.
+pub fn assess_batch(
+    ds: &Dataset,
     method: Method,
+    seed: u64,
     policy: &Policy,
-) -> AuditReport {
-    let ds = &loaded.dataset;
-    let agreement = agreement::compute(ds, agreement_options);
+    progress: &Progress,
+) -> QualityRun {
+    progress.stage("consensus");
     let infer = |method| {
         consensus::infer(
             ds,
             &ConsensusOptions {
                 method,
                 use_gold: true,
-                seed: agreement_options.seed,
+                seed,
                 ..ConsensusOptions::default()
             },
         )
     };
     let model = infer(method);
-    let mace = if method == Method::Mace {
-        None
+    let spam = if method == Method::Mace {
+        model.spam_probability.clone()
     } else {
-        Some(infer(Method::Mace))
+        infer(Method::Mace).spam_probability
     };
-    let spam = mace.as_ref().unwrap_or(&model).spam_probability.clone();
+    progress.stage("signals");
     let (loo_label, loo_share) = quality::leave_one_out_majority(ds);
     let view = ConsensusView {
         item_label: &model.labels,
@@ -109,17 +145,40 @@ pub fn audit(
     if let Some(confusion) = &model.confusion {
         let q = model.n_labels;
         for a in &mut quality.annotators {
-            let block = &confusion[a.index as usize * q * q..(a.index as usize + 1) * q * q];
-            a.confusion = Some(block.chunks(q).map(<[f64]>::to_vec).collect());
+            let start = a.index as usize * q * q;
+            if let Some(block) = confusion.get(start..start + q * q) {
+                a.confusion = Some(block.chunks(q).map(<[f64]>::to_vec).collect());
+            }
         }
     }
+    QualityRun {
+        model,
+        loo_label,
+        loo_share,
+        spam,
+        quality,
+    }
+}
+
+/// The full audit: agreement plus [`assess_batch`].
+pub fn audit(
+    loaded: &ingest::Loaded,
+    agreement_options: &AgreementOptions,
+    method: Method,
+    policy: &Policy,
+    progress: &Progress,
+) -> AuditReport {
+    let ds = &loaded.dataset;
+    progress.stage("agreement");
+    let agreement = agreement::compute(ds, agreement_options);
+    let run = assess_batch(ds, method, agreement_options.seed, policy, progress);
     AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool::default(),
         input: InputSummary::from_loaded(loaded),
         agreement,
-        consensus: ConsensusSummary::new(&model),
-        quality,
+        consensus: ConsensusSummary::new(&run.model),
+        quality: run.quality,
     }
 }
 
@@ -128,17 +187,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     match cli.command {
         Command::Agreement(args) => {
             configure_threads(args.input.threads)?;
+            let exports = args.export.manager()?;
+            exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
+            let progress = Progress::new(!args.input.quiet);
             let ingest_options = args.input.ingest_options()?;
+            progress.stage("reading");
             let loaded = ingest::load(&args.input.files, &ingest_options)?;
             let options = agreement_options(ingest_options.level, &args.agreement);
+            progress.stage("agreement");
             let agreement = agreement::compute(&loaded.dataset, &options);
             let report = Report::new(InputSummary::from_loaded(&loaded), agreement);
-            if args.json {
-                report::json::render(&report, out)
-            } else {
-                report::table::render(&report, out)
+            progress.finish();
+            if !exports.uses_stdout() {
+                if args.json {
+                    export::json::render(&report, out)
+                } else {
+                    report::table::render(&report, out)
+                }
+                .map_err(stdout_error)?;
             }
-            .map_err(stdout_error)?;
+            exports.write_all(&Document::Agreement(&report), out)?;
             Ok(Outcome::Done)
         }
         Command::Consensus(args) => {
@@ -153,46 +221,95 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let result = consensus::infer(&loaded.dataset, &options);
             let report = ConsensusReport::new(&loaded.dataset, &result);
             if args.json {
-                report::json::render(&report, out).map_err(stdout_error)?;
+                export::json::render(&report, out).map_err(stdout_error)?;
             } else {
                 match args.out.as_deref() {
                     None => report.write_csv(out).map_err(stdout_error)?,
                     Some(path) if path == Path::new("-") => {
                         report.write_csv(out).map_err(stdout_error)?
                     }
-                    Some(path) => {
-                        let mut file =
-                            std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-                        report
-                            .write_csv(&mut file)
-                            .map_err(|e| Error::io(path, e))?;
-                    }
+                    Some(path) => crate::output::write_atomic(path, |w| {
+                        report.write_csv(w).map_err(|e| Error::io(path, e))
+                    })?,
                 }
             }
             Ok(Outcome::Done)
         }
         Command::Audit(args) => {
             configure_threads(args.input.threads)?;
+            let exports = args.export.manager()?;
+            exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
+            let progress = Progress::new(!args.input.quiet);
             let policy = load_policy(args.policy.as_deref())?;
             let ingest_options = args.input.ingest_options()?;
+            progress.stage("reading");
             let loaded = ingest::load(&args.input.files, &ingest_options)?;
             let report = audit(
                 &loaded,
                 &agreement_options(ingest_options.level, &args.agreement),
                 args.method,
                 &policy,
+                &progress,
             );
-            if args.json {
-                report::json::render(&report, out)
-            } else {
-                report::scorecard::render(&report, out)
+            progress.finish();
+            if !exports.uses_stdout() {
+                if args.json {
+                    export::json::render(&report, out)
+                } else {
+                    report::scorecard::render(&report, out)
+                }
+                .map_err(stdout_error)?;
             }
-            .map_err(stdout_error)?;
+            exports.write_all(&Document::Audit(&report), out)?;
             Ok(if args.fail_on_hold && report.has_hold() {
                 Outcome::Hold
             } else {
                 Outcome::Done
             })
+        }
+        Command::Explain(args) => {
+            configure_threads(args.input.threads)?;
+            let exports = args.export.manager()?;
+            exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
+            let progress = Progress::new(!args.input.quiet);
+            let (policy, policy_toml) = match args.policy.as_deref() {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                    (load_policy(Some(path))?, text)
+                }
+                None => {
+                    let policy = Policy::default();
+                    let text = toml::to_string(&policy)
+                        .map_err(|e| Error::Usage(format!("policy: {e}")))?;
+                    (policy, text)
+                }
+            };
+            progress.stage("reading");
+            let loaded = ingest::load(&args.input.files, &args.input.ingest_options()?)?;
+            let request = ExplainRequest {
+                annotator: &args.annotator,
+                method: args.method,
+                seed: args.seed,
+                policy: &policy,
+                policy_source: args
+                    .policy
+                    .as_ref()
+                    .map_or_else(|| "default".into(), |p| p.display().to_string()),
+                policy_toml,
+                command: rerun_command(&args),
+            };
+            let packet = explain::explain(&loaded, &request, &progress)?;
+            progress.finish();
+            if !exports.uses_stdout() {
+                if args.json {
+                    export::json::render(&packet, out)
+                } else {
+                    export::markdown::render_dispute(&packet, out)
+                }
+                .map_err(stdout_error)?;
+            }
+            exports.write_all(&Document::Dispute(&packet), out)?;
+            Ok(Outcome::Done)
         }
         Command::Simulate(args) => {
             let config = SimConfig {
@@ -217,4 +334,61 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Done)
         }
     }
+}
+
+/// A word as a POSIX shell reads it back: bare when safe, else single-quoted.
+fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The command that rebuilds an explain packet: the inputs and every option that changes
+/// the result (not the output options, which only change where it goes).
+fn rerun_command(args: &ExplainArgs) -> String {
+    use clap::ValueEnum;
+    let name = |v: Option<clap::builder::PossibleValue>| {
+        v.map(|v| v.get_name().to_string()).unwrap_or_default()
+    };
+    let input = &args.input;
+    let mut words: Vec<String> = vec!["labelaudit".into(), "explain".into()];
+    words.extend(input.files.iter().map(|f| f.display().to_string()));
+    let mut opt = |flag: &str, value: String| {
+        words.push(flag.into());
+        words.push(value);
+    };
+    if let Some(f) = input.format {
+        opt("--from", name(f.to_possible_value()));
+    }
+    opt("--level", name(input.level.to_possible_value()));
+    if let Some(order) = &input.order {
+        opt("--order", order.join(","));
+    }
+    for (flag, value) in [
+        ("--item-col", &input.item_col),
+        ("--annotator-col", &input.annotator_col),
+        ("--label-col", &input.label_col),
+        ("--gold-col", &input.gold_col),
+    ] {
+        if let Some(v) = value {
+            opt(flag, v.clone());
+        }
+    }
+    if let Some(g) = &input.gold {
+        opt("--gold", g.display().to_string());
+    }
+    if let Some(p) = &args.policy {
+        opt("--policy", p.display().to_string());
+    }
+    opt("--method", args.method.name().into());
+    opt("--seed", args.seed.to_string());
+    opt("--annotator", args.annotator.clone());
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -23,3 +23,7 @@ mod harness;
 mod ingest_errors;
 /// Detection targets of the quality engine on simulated batches.
 mod quality_simulated;
+/// insta snapshots of every exporter on `fixtures/small`.
+mod report_snapshots;
+/// `--export-*`, HTML structure and escaping, `explain` dispute packets.
+mod reports;

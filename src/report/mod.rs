@@ -4,7 +4,8 @@
 //! input and options give the same bytes whatever the number of threads.
 
 pub mod consensus;
-pub mod json;
+pub mod dispute;
+pub mod export;
 pub mod scorecard;
 pub mod table;
 
