@@ -85,6 +85,7 @@ fn audit(sim: &Simulation) -> QualityReport {
         &options,
         labelaudit::consensus::Method::DawidSkene,
         &Policy::default(),
+        &labelaudit::progress::Progress::hidden(),
     )
     .quality
 }
