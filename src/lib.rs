@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dataset;
 pub mod error;
 pub mod ingest;
+pub mod output;
 pub mod report;
 pub mod run;
 

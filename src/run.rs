@@ -3,9 +3,10 @@
 use std::io::Write;
 
 use crate::agreement::{self, AgreementOptions};
-use crate::cli::{AgreementOptionsArgs, Cli, Command};
+use crate::cli::{AgreementOptionsArgs, Cli, Command, InputArgs};
 use crate::error::{Error, Result};
-use crate::ingest;
+use crate::ingest::{self, IngestOptions, Loaded};
+use crate::output;
 use crate::report::{self, InputSummary, Report};
 
 /// What a finished run means for the exit status.
@@ -54,13 +55,37 @@ fn agreement_options(level: crate::Level, args: &AgreementOptionsArgs) -> Agreem
     }
 }
 
+/// Read the inputs of any command and write the quarantine file when one is asked for.
+/// Every command that reads input goes through here, so `--on-invalid` means one thing.
+pub fn load_input(input: &InputArgs) -> Result<(IngestOptions, Loaded)> {
+    let options = input.ingest_options()?;
+    if let Some(q) = &input.quarantine {
+        let mut inputs = input.files.clone();
+        inputs.extend(input.gold.iter().cloned());
+        output::refuse_input_overwrite(q, &inputs)?;
+    }
+    let loaded = ingest::load(&input.files, &options)?;
+    match &input.quarantine {
+        Some(q) => output::write_atomic(q, |out| ingest::write_quarantine(&loaded.invalid, out))
+            .map_err(|e| match e {
+                Error::Io { source, .. } => Error::io(q, source),
+                e => e,
+            })?,
+        None if !loaded.invalid.is_empty() => eprintln!(
+            "warning: {} invalid record(s) set aside and not used; --quarantine PATH keeps them",
+            loaded.invalid.len()
+        ),
+        None => {}
+    }
+    Ok((options, loaded))
+}
+
 /// Run the parsed command line, writing the report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     match cli.command {
         Command::Agreement(args) => {
             configure_threads(args.input.threads)?;
-            let ingest_options = args.input.ingest_options()?;
-            let loaded = ingest::load(&args.input.files, &ingest_options)?;
+            let (ingest_options, loaded) = load_input(&args.input)?;
             let options = agreement_options(ingest_options.level, &args.agreement);
             let agreement = agreement::compute(&loaded.dataset, &options);
             let report = Report::new(InputSummary::from_loaded(&loaded), agreement);

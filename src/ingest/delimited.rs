@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use super::{ColumnMap, Fields, Format, IngestOptions, RecordSink};
-use crate::dataset::DatasetBuilder;
 use crate::error::{Error, Result};
 
 /// The delimiter that occurs most often outside quotes in the first line; `,` on a tie.
@@ -138,34 +137,64 @@ pub(crate) fn read(
     let mut record = csv::ByteRecord::new();
     let mut rows = 0u64;
     loop {
-        match rdr.read_byte_record(&mut record) {
+        let start = rdr.position().byte() as usize;
+        let read = rdr.read_byte_record(&mut record);
+        let end = rdr.position().byte() as usize;
+        // The record's exact bytes, for the quarantine (a multi-line record stays whole).
+        let raw = bytes
+            .get(start..end.max(start))
+            .map(|r| r.strip_suffix(b"\n").unwrap_or(r))
+            .map(|r| r.strip_suffix(b"\r").unwrap_or(r));
+        let line = match &read {
+            Ok(_) => line_of(&record),
+            Err(e) => e.position().map_or(0, |p| p.line()),
+        };
+        // Size first: an unterminated quote swallows the rest of the file into one record,
+        // and "too long, starting at line N" is the clearest way to say so.
+        if end.saturating_sub(start) > sink.max_record_bytes() {
+            if let Err(e) = sink.check_size(path, line, end - start) {
+                sink.invalid(e, raw.map(|r| &r[..r.len().min(sink.max_record_bytes())]))?;
+            }
+            rows += 1;
+            continue;
+        }
+        match read {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(csv_error(path, &header, e)),
+            Err(e) => {
+                // A ragged row is one bad record; the reader goes on after it.
+                sink.invalid(csv_error(path, &header, e), raw)?;
+                rows += 1;
+                continue;
+            }
         }
-        let line = line_of(&record);
+        rows += 1;
         let opt = |i: Option<usize>| -> Result<Option<&str>> {
             i.map(|i| field(path, line, &record, i)).transpose()
         };
-        let fields = Fields {
-            item: field(path, line, &record, map.item)?,
-            annotator: field(path, line, &record, map.annotator)?,
-            label: field(path, line, &record, map.label)?,
-            duration_s: opt(map.duration_s)?,
-            started_at: opt(map.started_at)?,
-            submitted_at: opt(map.submitted_at)?,
-            gold: opt(map.gold)?,
-            is_gold: opt(map.is_gold)?,
-            status: opt(map.status)?,
-        };
-        sink.push(path, line, fields)?;
-        rows += 1;
+        let fields = (|| -> Result<Fields<'_>> {
+            Ok(Fields {
+                item: field(path, line, &record, map.item)?,
+                annotator: field(path, line, &record, map.annotator)?,
+                label: field(path, line, &record, map.label)?,
+                duration_s: opt(map.duration_s)?,
+                started_at: opt(map.started_at)?,
+                submitted_at: opt(map.submitted_at)?,
+                gold: opt(map.gold)?,
+                is_gold: opt(map.is_gold)?,
+                status: opt(map.status)?,
+            })
+        })();
+        match fields {
+            Ok(fields) => sink.push_raw(path, line, raw, fields)?,
+            Err(e) => sink.invalid(e, raw)?,
+        }
     }
     Ok(rows)
 }
 
 /// Read a gold file (`item,label`, or `item,gold_label`) into the builder.
-pub(crate) fn read_gold(path: &Path, bytes: &[u8], builder: &mut DatasetBuilder) -> Result<()> {
+pub(crate) fn read_gold(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Result<()> {
     let mut rdr = reader(bytes, Format::Csv);
     let header = read_header(path, &mut rdr)?;
     let find = |names: &[&str]| {
@@ -196,16 +225,14 @@ pub(crate) fn read_gold(path: &Path, bytes: &[u8], builder: &mut DatasetBuilder)
         let line = line_of(&record);
         let item = field(path, line, &record, item_col)?;
         let label = field(path, line, &record, label_col)?;
-        if item.is_empty() {
+        if item.trim().is_empty() {
             return Err(Error::data(
                 path,
                 Some(line),
                 "expected an item id, found an empty field",
             ));
         }
-        if !label.is_empty() {
-            builder.set_gold(item, label);
-        }
+        sink.set_gold_from_file(item, label);
     }
     Ok(())
 }
