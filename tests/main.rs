@@ -12,3 +12,5 @@ mod formats;
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
 mod ingest_errors;
+/// `--on-invalid skip`, quarantine, label hygiene, stdin and safe outputs.
+mod invalid_skip;

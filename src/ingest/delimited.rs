@@ -151,8 +151,9 @@ pub(crate) fn read(
         };
         // Size first: an unterminated quote swallows the rest of the file into one record,
         // and "too long, starting at line N" is the clearest way to say so.
-        if end.saturating_sub(start) > sink.max_record_bytes() {
-            if let Err(e) = sink.check_size(path, line, end - start) {
+        let len = raw.map_or(end.saturating_sub(start), <[u8]>::len);
+        if len > sink.max_record_bytes() {
+            if let Err(e) = sink.check_size(path, line, len) {
                 sink.invalid(e, raw.map(|r| &r[..r.len().min(sink.max_record_bytes())]))?;
             }
             rows += 1;

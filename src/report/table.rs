@@ -204,11 +204,11 @@ pub fn render_input_notes(i: &InputSummary, out: &mut dyn Write) -> io::Result<(
         let kept = if g.labels.len() > 1 {
             format!("kept as {} different labels", g.labels.len())
         } else {
-            "merged after trimming".to_string()
+            "merged by trimming and NFC".to_string()
         };
         writeln!(
             out,
-            "note: labels differ only by case or whitespace, {kept}: {}",
+            "note: labels differ only by case, whitespace or Unicode form, {kept}: {}",
             spellings.join(", ")
         )?;
     }
