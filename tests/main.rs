@@ -12,5 +12,7 @@ mod formats;
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
 mod ingest_errors;
+/// Ingest invariances: row order, file splits, thread count.
+mod ingest_properties;
 /// `--on-invalid skip`, quarantine, label hygiene, stdin and safe outputs.
 mod invalid_skip;
