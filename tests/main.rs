@@ -8,6 +8,8 @@ mod agreement_reference;
 mod format_pitfalls;
 /// One batch in every platform format gives the canonical dataset.
 mod formats;
+/// Fuzz-style harness: mutated fixtures never panic, errors stay located.
+mod fuzz_inputs;
 /// Runs the binary and compares output.
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
