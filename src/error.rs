@@ -92,9 +92,8 @@ fn one_line(message: String) -> String {
         return message;
     }
     let mut out = String::new();
-    let mut kept = 0usize;
     let mut chars = message.chars();
-    for c in chars.by_ref() {
+    for (kept, c) in chars.by_ref().enumerate() {
         if kept >= MAX_MESSAGE_CHARS {
             let rest = 1 + chars.count();
             out.push_str(&format!("… ({rest} more characters)"));
@@ -105,7 +104,6 @@ fn one_line(message: String) -> String {
         } else {
             out.push(c);
         }
-        kept += 1;
     }
     out
 }

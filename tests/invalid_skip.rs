@@ -106,12 +106,38 @@ fn everything_invalid_is_still_an_error() {
     .unwrap();
     let run =
         labelaudit(&["agreement", path.to_str().unwrap(), "--on-invalid", "skip"]).expect_code(1);
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!(
+            "error: {}:2: field \"duration_s\": expected a number of seconds >= 0, found \"-1\" \
+             (and no record of this file is valid: 2 invalid; wrong format or --from?)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn wrong_from_with_skip_is_one_error_not_a_quarantine() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("q.csv");
+    let run = labelaudit(&[
+        "agreement",
+        &fixture("formats/canonical.csv"),
+        "--from",
+        "jsonl",
+        "--on-invalid",
+        "skip",
+        "--quarantine",
+        q.to_str().unwrap(),
+    ])
+    .expect_code(1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("expected at least one annotation, found none (2 invalid records set aside)"),
+        run.stderr.contains("wrong format or --from?"),
         "{}",
         run.stderr
     );
+    assert!(!q.exists(), "no quarantine of a whole wrong-format file");
 }
 
 #[test]

@@ -209,8 +209,13 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         }
         let bytes = read_input(path)?;
         let format = detect::detect(path, &bytes, opts.format);
-        let invalid_before = sink.invalid.len();
+        let (invalid_before, accepted_before) = (sink.invalid.len(), sink.accepted);
         let rows = read_file(path, &bytes, format, opts, &mut sink)?;
+        if sink.accepted == accepted_before {
+            if let Some(first) = sink.invalid.get(invalid_before) {
+                return Err(nothing_valid(first, sink.invalid.len() - invalid_before));
+            }
+        }
         if format.is_line_based() {
             invalid::fill_raw_lines(&mut sink.invalid[invalid_before..], path, &bytes);
         }
@@ -231,19 +236,63 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
             rows: bytes.iter().filter(|&&b| b == b'\n').count() as u64,
         });
     }
+    let last = paths.last().map(|p| p.as_path()).unwrap_or(Path::new("-"));
+    finish(sink, files, last, opts)
+}
+
+/// Read one export held in memory, named `name` (its extension and file name guide format
+/// detection as for a file). For fuzzing and embedding; the same checks as `load`.
+pub fn load_bytes(name: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<Loaded> {
+    let mut sink = RecordSink::new(opts);
+    let format = detect::detect(name, bytes, opts.format);
+    let rows = read_file(name, bytes, format, opts, &mut sink)?;
+    if let (0, Some(first)) = (sink.accepted, sink.invalid.first()) {
+        return Err(nothing_valid(first, sink.invalid.len()));
+    }
+    if format.is_line_based() {
+        invalid::fill_raw_lines(&mut sink.invalid, name, bytes);
+    }
+    let files = vec![InputFile {
+        path: name.display().to_string(),
+        sha256: sha256_hex(bytes),
+        format,
+        rows,
+    }];
+    finish(sink, files, name, opts)
+}
+
+/// A file none of whose records is valid is a structural problem (most often the wrong
+/// format or `--from`), not thousands of bad records: one error, the first, with a hint.
+fn nothing_valid(first: &InvalidRecord, n: usize) -> Error {
+    Error::data(
+        &first.path,
+        Some(first.line),
+        format!(
+            "{} (and no record of this file is valid: {n} invalid; wrong format or --from?)",
+            first.reason
+        ),
+    )
+}
+
+/// Build the dataset from everything read and check that it can be analysed.
+fn finish(
+    sink: RecordSink<'_>,
+    files: Vec<InputFile>,
+    last: &Path,
+    opts: &IngestOptions,
+) -> Result<Loaded> {
     let label_order = opts.label_order.as_deref();
     let dataset = sink
         .builder
         .build(label_order)
         .map_err(|e| Error::Usage(e.to_string()))?;
     if dataset.n_annotations() == 0 {
-        let path = paths.last().map(|p| p.as_path()).unwrap_or(Path::new("-"));
         let set_aside = match sink.invalid.len() {
             0 => String::new(),
             n => format!(" ({n} invalid records set aside)"),
         };
         return Err(Error::data(
-            path,
+            last,
             None,
             format!("expected at least one annotation, found none{set_aside}"),
         ));

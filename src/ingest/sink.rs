@@ -38,6 +38,8 @@ pub(crate) struct RecordSink<'o> {
     gold: BTreeMap<String, String>,
     pub(super) hygiene: HygieneTracker,
     pub(super) invalid: Vec<InvalidRecord>,
+    /// Records that passed validation (kept or counted as a status skip).
+    pub(super) accepted: u64,
 }
 
 impl<'o> RecordSink<'o> {
@@ -49,6 +51,7 @@ impl<'o> RecordSink<'o> {
             gold: BTreeMap::new(),
             hygiene: HygieneTracker::default(),
             invalid: Vec::new(),
+            accepted: 0,
         }
     }
 
@@ -211,6 +214,7 @@ impl<'o> RecordSink<'o> {
                 )));
             }
             self.skip(&status.to_ascii_lowercase());
+            self.accepted += 1;
             return Ok(());
         }
         if !label.is_empty() && matches!(self.opts.level, Level::Interval | Level::Ratio) {
@@ -269,6 +273,7 @@ impl<'o> RecordSink<'o> {
         if !label.is_empty() {
             self.hygiene.saw_label(f.label);
         }
+        self.accepted += 1;
         self.builder.push(Row {
             item: &item,
             annotator: &annotator,
