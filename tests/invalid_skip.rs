@@ -310,3 +310,36 @@ fn unwritable_quarantine_fails_cleanly_without_partial_files() {
     .expect_code(1);
     assert_eq!(fs::read_dir(&ro).unwrap().count(), 0, "no partial file");
 }
+
+#[test]
+fn platform_jsonl_lines_can_be_skipped_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("prodigy.jsonl");
+    let mut text = fs::read_to_string(fixture("formats/prodigy.jsonl")).unwrap();
+    text.push_str("{\"_view_id\": \"choice\", \"accept\": [\"pos\n");
+    fs::write(&input, &text).unwrap();
+    let q = dir.path().join("q.csv");
+    let report = labelaudit(&[
+        "agreement",
+        input.to_str().unwrap(),
+        "--on-invalid",
+        "skip",
+        "--quarantine",
+        q.to_str().unwrap(),
+        "--bootstrap",
+        "0",
+        "--json",
+    ])
+    .expect_code(0)
+    .json();
+    let invalid = &report["input"]["skipped"]["invalid"];
+    assert_eq!(invalid.as_object().unwrap().len(), 1, "{invalid}");
+    let quarantine = fs::read_to_string(&q).unwrap();
+    assert!(
+        quarantine.contains(",37,\"expected a JSON object, found invalid JSON (EOF while parsing"),
+        "{quarantine}"
+    );
+    assert!(
+        quarantine.ends_with("\"{\"\"_view_id\"\": \"\"choice\"\", \"\"accept\"\": [\"\"pos\"\n")
+    );
+}

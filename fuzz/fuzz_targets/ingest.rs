@@ -12,7 +12,14 @@ use labelaudit::{Error, Level};
 use libfuzzer_sys::fuzz_target;
 
 const NAMES: [&str; 8] = [
-    "x.csv", "x.tsv", "x.jsonl", "x.json", "alex.jsonl", "x.ndjson", "x.txt", "response.json",
+    "x.csv",
+    "x.tsv",
+    "x.jsonl",
+    "x.json",
+    "alex.jsonl",
+    "x.ndjson",
+    "x.txt",
+    "response.json",
 ];
 const FORMATS: [Option<Format>; 12] = [
     None,
@@ -28,7 +35,12 @@ const FORMATS: [Option<Format>; 12] = [
     Some(Format::Doccano),
     None,
 ];
-const LEVELS: [Level; 4] = [Level::Nominal, Level::Ordinal, Level::Interval, Level::Ratio];
+const LEVELS: [Level; 4] = [
+    Level::Nominal,
+    Level::Ordinal,
+    Level::Interval,
+    Level::Ratio,
+];
 
 fuzz_target!(|data: &[u8]| {
     let [a, b, rest @ ..] = data else {
@@ -38,7 +50,11 @@ fuzz_target!(|data: &[u8]| {
     let opts = IngestOptions {
         format: FORMATS[(*b as usize) % FORMATS.len()],
         level: LEVELS[((*a >> 4) as usize) % LEVELS.len()],
-        on_invalid: if b & 0x80 != 0 { OnInvalid::Skip } else { OnInvalid::Error },
+        on_invalid: if b & 0x80 != 0 {
+            OnInvalid::Skip
+        } else {
+            OnInvalid::Error
+        },
         max_record_bytes: if b & 0x40 != 0 { 64 } else { 1 << 20 },
         ..IngestOptions::default()
     };
