@@ -238,3 +238,12 @@ fn usage_errors_of_the_new_flags_exit_2() {
     }
     labelaudit(&["agreement", "-", "-"]).expect_code(2);
 }
+
+#[test]
+fn crlf_files_report_physical_lines() {
+    // The csv crate counts one line short after `\r\n`; lines are counted from the bytes.
+    assert_eq!(
+        error_of("ragged_row_crlf.csv", &[]),
+        "error: ragged_row_crlf.csv:3: expected 3 fields (item,annotator,label), found 2"
+    );
+}
