@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::consensus::Method;
 use crate::dataset::Level;
 use crate::error::{Error, Result};
-use crate::ingest::{ColumnOverrides, Format, IngestOptions};
+use crate::ingest::{ColumnOverrides, Format, IngestOptions, OnInvalid};
 use crate::report::export::{ExportFormat, ExportManager};
 
 /// Audit human annotation data: how much annotators agree, and who is not doing the work.
@@ -143,6 +143,27 @@ pub struct InputArgs {
     /// No progress display on stderr (it is shown only when stderr is a terminal).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// What to do with an invalid record: stop with a located error, or set it aside
+    /// (counted by reason in the report, written to --quarantine) and go on. Structural
+    /// problems (no header, a missing column, a wrong --from) stop the run either way.
+    #[arg(long, value_enum, default_value = "error", value_name = "POLICY")]
+    pub on_invalid: OnInvalidArg,
+    /// With --on-invalid skip: write the records set aside to this CSV file
+    /// (`file,line,reason,record`; `-` for stdout is not allowed, the report goes there).
+    #[arg(long, value_name = "PATH")]
+    pub quarantine: Option<PathBuf>,
+    /// Longest record accepted, in bytes; a longer one is an invalid record.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
+}
+
+/// What to do with an invalid record.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnInvalidArg {
+    /// Stop at the first invalid record with FILE:LINE and what was wrong.
+    Error,
+    /// Set invalid records aside, count them by reason, and go on.
+    Skip,
 }
 
 impl InputArgs {
@@ -154,6 +175,19 @@ impl InputArgs {
                 "--order only applies with --level ordinal".into(),
             ));
         }
+        if self.quarantine.is_some() && matches!(self.on_invalid, OnInvalidArg::Error) {
+            return Err(Error::Usage(
+                "--quarantine only applies with --on-invalid skip".into(),
+            ));
+        }
+        if self.quarantine.as_deref() == Some(std::path::Path::new("-")) {
+            return Err(Error::Usage(
+                "--quarantine needs a file: standard output carries the report".into(),
+            ));
+        }
+        if self.max_record_bytes == 0 {
+            return Err(Error::Usage("--max-record-bytes must be at least 1".into()));
+        }
         Ok(IngestOptions {
             columns: ColumnOverrides {
                 item: self.item_col.clone(),
@@ -162,9 +196,18 @@ impl InputArgs {
             },
             format: self.format.map(Format::from),
             level,
-            label_order: self.order.clone(),
+            // `--order` names labels as the data will have them: trimmed, in NFC.
+            label_order: self
+                .order
+                .as_ref()
+                .map(|o| o.iter().map(|l| crate::ingest::clean_text(l)).collect()),
             gold_file: self.gold.clone(),
             gold_column: self.gold_col.clone(),
+            on_invalid: match self.on_invalid {
+                OnInvalidArg::Error => OnInvalid::Error,
+                OnInvalidArg::Skip => OnInvalid::Skip,
+            },
+            max_record_bytes: self.max_record_bytes,
         })
     }
 }

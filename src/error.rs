@@ -54,10 +54,13 @@ pub enum Error {
 }
 
 impl Error {
+    /// A data error at `path:line`. The message often quotes input (a header, a value), so
+    /// control characters are escaped and the message is capped: an error must stay one
+    /// readable line, whatever the file holds (no line breaks or terminal escapes from it).
     pub fn data(path: impl Into<PathBuf>, line: Option<u64>, message: impl Into<String>) -> Self {
         Error::Data {
             location: Location::new(path, line),
-            message: message.into(),
+            message: one_line(message.into()),
         }
     }
 
@@ -78,3 +81,42 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Longest message kept, in characters; the rest is counted, not printed.
+const MAX_MESSAGE_CHARS: usize = 400;
+
+/// `message` with control characters escaped (`\n`, `\u{1b}`) and at most
+/// `MAX_MESSAGE_CHARS` characters.
+fn one_line(message: String) -> String {
+    if message.len() <= MAX_MESSAGE_CHARS && !message.chars().any(char::is_control) {
+        return message;
+    }
+    let mut out = String::new();
+    let mut chars = message.chars();
+    for (kept, c) in chars.by_ref().enumerate() {
+        if kept >= MAX_MESSAGE_CHARS {
+            let rest = 1 + chars.count();
+            out.push_str(&format!("… ({rest} more characters)"));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_messages_are_one_bounded_line() {
+        let e = Error::data("f.csv", Some(2), "found \"a\nb\u{1b}[31m\"");
+        assert_eq!(e.to_string(), "f.csv:2: found \"a\\nb\\u{1b}[31m\"");
+        let long = Error::data("f.csv", None, "x".repeat(1000)).to_string();
+        assert!(long.ends_with("… (600 more characters)"), "{long}");
+    }
+}

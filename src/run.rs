@@ -4,13 +4,14 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::agreement::{self, AgreementOptions};
-use crate::cli::{AgreementOptionsArgs, Cli, Command, ExplainArgs};
+use crate::cli::{AgreementOptionsArgs, Cli, Command, ExplainArgs, InputArgs};
 use crate::consensus::Consensus;
 use crate::consensus::{self, ConsensusOptions, Method};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::explain::{self, ExplainRequest};
-use crate::ingest;
+use crate::ingest::{self, IngestOptions, Loaded};
+use crate::output;
 use crate::progress::Progress;
 use crate::quality::QualityReport;
 use crate::quality::{self, ConsensusView, Policy};
@@ -63,6 +64,31 @@ fn agreement_options(level: crate::Level, args: &AgreementOptionsArgs) -> Agreem
         bootstrap: args.bootstrap,
         seed: args.seed,
     }
+}
+
+/// Read the inputs of any command and write the quarantine file when one is asked for.
+/// Every command that reads input goes through here, so `--on-invalid` means one thing.
+pub fn load_input(input: &InputArgs) -> Result<(IngestOptions, Loaded)> {
+    let options = input.ingest_options()?;
+    if let Some(q) = &input.quarantine {
+        let mut inputs = input.files.clone();
+        inputs.extend(input.gold.iter().cloned());
+        output::refuse_input_overwrite(q, &inputs)?;
+    }
+    let loaded = ingest::load(&input.files, &options)?;
+    match &input.quarantine {
+        Some(q) => output::write_atomic(q, |out| ingest::write_quarantine(&loaded.invalid, out))
+            .map_err(|e| match e {
+                Error::Io { source, .. } => Error::io(q, source),
+                e => e,
+            })?,
+        None if !loaded.invalid.is_empty() => eprintln!(
+            "warning: {} invalid record(s) set aside and not used; --quarantine PATH keeps them",
+            loaded.invalid.len()
+        ),
+        None => {}
+    }
+    Ok((options, loaded))
 }
 
 /// Read a policy file, or the documented defaults.
@@ -190,9 +216,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let exports = args.export.manager()?;
             exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
             let progress = Progress::new(!args.input.quiet);
-            let ingest_options = args.input.ingest_options()?;
             progress.stage("reading");
-            let loaded = ingest::load(&args.input.files, &ingest_options)?;
+            let (ingest_options, loaded) = load_input(&args.input)?;
             let options = agreement_options(ingest_options.level, &args.agreement);
             progress.stage("agreement");
             let agreement = agreement::compute(&loaded.dataset, &options);
@@ -211,7 +236,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         }
         Command::Consensus(args) => {
             configure_threads(args.input.threads)?;
-            let loaded = ingest::load(&args.input.files, &args.input.ingest_options()?)?;
+            let (_, loaded) = load_input(&args.input)?;
             let options = ConsensusOptions {
                 method: args.method,
                 use_gold: true,
@@ -241,9 +266,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
             let progress = Progress::new(!args.input.quiet);
             let policy = load_policy(args.policy.as_deref())?;
-            let ingest_options = args.input.ingest_options()?;
             progress.stage("reading");
-            let loaded = ingest::load(&args.input.files, &ingest_options)?;
+            let (ingest_options, loaded) = load_input(&args.input)?;
             let report = audit(
                 &loaded,
                 &agreement_options(ingest_options.level, &args.agreement),
@@ -285,7 +309,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 }
             };
             progress.stage("reading");
-            let loaded = ingest::load(&args.input.files, &args.input.ingest_options()?)?;
+            let (_, loaded) = load_input(&args.input)?;
             let request = ExplainRequest {
                 annotator: &args.annotator,
                 method: args.method,

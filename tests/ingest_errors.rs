@@ -148,3 +148,102 @@ fn bom_and_crlf_are_read_cleanly() {
     assert_eq!(report["input"]["annotations"], 2);
     assert_eq!(report["input"]["labels"], serde_json::json!(["x"]));
 }
+
+#[test]
+fn nul_byte_in_label() {
+    assert_eq!(
+        error_of("nul_byte.csv", &[]),
+        "error: nul_byte.csv:3: field \"label\": expected text without control characters, \
+         found U+0000 at character 2"
+    );
+}
+
+#[test]
+fn json_label_that_is_an_object() {
+    assert_eq!(
+        error_of("label_object.jsonl", &[]),
+        "error: label_object.jsonl:2: field \"label\": expected a string or number, found an object"
+    );
+}
+
+#[test]
+fn jsonl_line_over_the_record_limit() {
+    assert_eq!(
+        error_of("too_long.jsonl", &["--max-record-bytes", "200"]),
+        "error: too_long.jsonl:2: expected a record of at most 200 bytes (--max-record-bytes), \
+         found 360 bytes"
+    );
+}
+
+#[test]
+fn csv_record_over_the_record_limit() {
+    assert_eq!(
+        error_of("too_long.csv", &["--max-record-bytes", "200"]),
+        "error: too_long.csv:3: expected a record of at most 200 bytes (--max-record-bytes), \
+         found 306 bytes"
+    );
+}
+
+#[test]
+fn unterminated_quote_over_the_limit_names_where_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("open_quote.csv");
+    let mut text = String::from("item,annotator,label\n1,a,\"x\n");
+    for i in 0..50 {
+        text.push_str(&format!("{i},b,y\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let run = labelaudit(&[
+        "agreement",
+        path.to_str().unwrap(),
+        "--max-record-bytes",
+        "100",
+    ])
+    .expect_code(1);
+    assert!(
+        run.stderr
+            .contains("open_quote.csv:2: expected a record of at most 100 bytes"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn structural_errors_stop_even_with_skip() {
+    for (file, start) in [
+        (
+            "missing_column.csv",
+            "error: missing_column.csv:1: missing annotator column",
+        ),
+        ("empty.csv", "error: empty.csv:1: expected a header line"),
+    ] {
+        let err = error_of(file, &["--on-invalid", "skip"]);
+        assert!(err.starts_with(start), "{err}");
+        assert_eq!(err.lines().count(), 1, "one clear error, not many: {err}");
+    }
+}
+
+#[test]
+fn usage_errors_of_the_new_flags_exit_2() {
+    let ok = fixture("malformed/bom_crlf.csv");
+    for extra in [
+        &["--quarantine", "q.csv"][..],
+        &["--on-invalid", "maybe"],
+        &["--max-record-bytes", "0"],
+        &["--on-invalid", "skip", "--quarantine", "-"],
+    ] {
+        let mut args = vec!["agreement", ok.as_str()];
+        args.extend_from_slice(extra);
+        labelaudit(&args).expect_code(2);
+    }
+    labelaudit(&["agreement", "-", "-"]).expect_code(2);
+}
+
+#[test]
+fn crlf_files_report_physical_lines() {
+    // The csv crate counts one line short after `\r\n`; lines are counted from the bytes.
+    assert_eq!(
+        error_of("ragged_row_crlf.csv", &[]),
+        "error: ragged_row_crlf.csv:3: expected 3 fields (item,annotator,label), found 2"
+    );
+}

@@ -17,10 +17,16 @@ mod feedback;
 mod format_pitfalls;
 /// One batch in every platform format gives the canonical dataset.
 mod formats;
+/// Fuzz-style harness: mutated fixtures never panic, errors stay located.
+mod fuzz_inputs;
 /// Runs the binary and compares output.
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
 mod ingest_errors;
+/// Ingest invariances: row order, file splits, thread count.
+mod ingest_properties;
+/// `--on-invalid skip`, quarantine, label hygiene, stdin and safe outputs.
+mod invalid_skip;
 /// Detection targets of the quality engine on simulated batches.
 mod quality_simulated;
 /// insta snapshots of every exporter on `fixtures/small`.

@@ -75,6 +75,8 @@ fn audit(sim: &Simulation) -> QualityReport {
         dataset: sim.to_dataset(),
         files: Vec::new(),
         skipped_by_reason: Default::default(),
+        invalid: Vec::new(),
+        label_hygiene: Default::default(),
     };
     let options = labelaudit::agreement::AgreementOptions {
         bootstrap: 0,

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use super::{ColumnMap, Fields, Format, IngestOptions, RecordSink};
-use crate::dataset::DatasetBuilder;
 use crate::error::{Error, Result};
 
 /// The delimiter that occurs most often outside quotes in the first line; `,` on a tie.
@@ -44,9 +43,52 @@ pub(crate) fn reader(bytes: &[u8], format: Format) -> csv::Reader<&[u8]> {
     builder.from_reader(bytes)
 }
 
-/// The physical line a record starts on.
-pub(crate) fn line_of(record: &csv::ByteRecord) -> u64 {
-    record.position().map(|p| p.line()).unwrap_or(0)
+/// Physical line numbers of CSV records, counted from the bytes. The csv crate's own line
+/// count is one short after CRLF line ends (it takes the `\n` of a `\r\n` as the start of the
+/// next record), and platform exports are often CRLF, so lines are counted here instead.
+#[derive(Debug)]
+pub(crate) struct Lines<'b> {
+    bytes: &'b [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'b> Lines<'b> {
+    pub fn new(bytes: &'b [u8]) -> Self {
+        Lines {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The first byte of the record that the parser reports at `start` (line ends left over
+    /// from the previous record skipped) and its physical line.
+    pub fn at(&mut self, start: usize) -> (usize, u64) {
+        let bytes = self.bytes;
+        let start = start.min(bytes.len());
+        let skip = bytes[start..]
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count();
+        let start = start + skip;
+        if start < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += bytes[self.offset..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.offset = start;
+        (start, self.line)
+    }
+
+    /// The physical line `record` starts on.
+    pub fn of(&mut self, record: &csv::ByteRecord) -> u64 {
+        let start = record.position().map_or(0, |p| p.byte() as usize);
+        self.at(start).1
+    }
 }
 
 fn csv_error(path: &Path, header: &[String], err: csv::Error) -> Error {
@@ -64,6 +106,17 @@ fn csv_error(path: &Path, header: &[String], err: csv::Error) -> Error {
         ),
         csv::ErrorKind::Io(e) => Error::data(path, line, format!("read error: {e}")),
         _ => Error::data(path, line, err.to_string()),
+    }
+}
+
+/// `err` at `line` (the csv crate's own line can be one short after CRLF line ends).
+pub(crate) fn relocate(err: Error, line: u64) -> Error {
+    match err {
+        Error::Data { location, message } => Error::Data {
+            location: crate::error::Location::new(location.path, Some(line)),
+            message,
+        },
+        e => e,
     }
 }
 
@@ -112,15 +165,18 @@ pub(crate) fn read_header(path: &Path, rdr: &mut csv::Reader<&[u8]>) -> Result<V
     Ok(names)
 }
 
-/// Read the next record into `record`; `false` at the end of the file.
+/// Read the next record into `record`; `false` at the end of the file. An error names the
+/// physical line (counted by `lines`) the bad record starts on.
 pub(crate) fn next_record(
     path: &Path,
     header: &[String],
     rdr: &mut csv::Reader<&[u8]>,
     record: &mut csv::ByteRecord,
+    lines: &mut Lines<'_>,
 ) -> Result<bool> {
+    let start = rdr.position().byte() as usize;
     rdr.read_byte_record(record)
-        .map_err(|e| csv_error(path, header, e))
+        .map_err(|e| relocate(csv_error(path, header, e), lines.at(start).1))
 }
 
 /// Read one CSV/TSV export into the sink; returns the number of data records.
@@ -137,35 +193,66 @@ pub(crate) fn read(
     let map = ColumnMap::resolve(&names, &opts.columns, path)?;
     let mut record = csv::ByteRecord::new();
     let mut rows = 0u64;
+    let mut lines = Lines::new(bytes);
     loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(path, &header, e)),
+        let start = rdr.position().byte() as usize;
+        let read = rdr.read_byte_record(&mut record);
+        let end = (rdr.position().byte() as usize).min(bytes.len());
+        let (start, line) = lines.at(start);
+        // The record's exact bytes, for the quarantine (a multi-line record stays whole).
+        let raw = bytes
+            .get(start..end.max(start))
+            .map(|r| r.strip_suffix(b"\n").unwrap_or(r))
+            .map(|r| r.strip_suffix(b"\r").unwrap_or(r));
+        if matches!(read, Ok(false)) {
+            break;
         }
-        let line = line_of(&record);
+        // Size first: an unterminated quote swallows the rest of the file into one record,
+        // and "too long, starting at line N" is the clearest way to say so.
+        let len = raw.map_or(end.saturating_sub(start), <[u8]>::len);
+        if len > sink.max_record_bytes() {
+            if let Err(e) = sink.check_size(path, line, len) {
+                sink.invalid(e, raw.map(|r| &r[..r.len().min(sink.max_record_bytes())]))?;
+            }
+            rows += 1;
+            continue;
+        }
+        match read {
+            Ok(_) => {}
+            Err(e) => {
+                // A ragged row is one bad record; the reader goes on after it.
+                sink.invalid(relocate(csv_error(path, &header, e), line), raw)?;
+                rows += 1;
+                continue;
+            }
+        }
+        rows += 1;
         let opt = |i: Option<usize>| -> Result<Option<&str>> {
             i.map(|i| field(path, line, &record, i)).transpose()
         };
-        let fields = Fields {
-            item: field(path, line, &record, map.item)?,
-            annotator: field(path, line, &record, map.annotator)?,
-            label: field(path, line, &record, map.label)?,
-            duration_s: opt(map.duration_s)?,
-            started_at: opt(map.started_at)?,
-            submitted_at: opt(map.submitted_at)?,
-            gold: opt(map.gold)?,
-            is_gold: opt(map.is_gold)?,
-            status: opt(map.status)?,
-        };
-        sink.push(path, line, fields)?;
-        rows += 1;
+        let fields = (|| -> Result<Fields<'_>> {
+            Ok(Fields {
+                item: field(path, line, &record, map.item)?,
+                annotator: field(path, line, &record, map.annotator)?,
+                label: field(path, line, &record, map.label)?,
+                duration_s: opt(map.duration_s)?,
+                started_at: opt(map.started_at)?,
+                submitted_at: opt(map.submitted_at)?,
+                gold: opt(map.gold)?,
+                is_gold: opt(map.is_gold)?,
+                status: opt(map.status)?,
+            })
+        })();
+        match fields {
+            Ok(fields) => sink.push_raw(path, line, raw, fields)?,
+            Err(e) => sink.invalid(e, raw)?,
+        }
     }
     Ok(rows)
 }
 
 /// Read a gold file (`item,label`, or `item,gold_label`) into the builder.
-pub(crate) fn read_gold(path: &Path, bytes: &[u8], builder: &mut DatasetBuilder) -> Result<()> {
+pub(crate) fn read_gold(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Result<()> {
     let mut rdr = reader(bytes, Format::Csv);
     let header = read_header(path, &mut rdr)?;
     let find = |names: &[&str]| {
@@ -187,25 +274,24 @@ pub(crate) fn read_gold(path: &Path, bytes: &[u8], builder: &mut DatasetBuilder)
         ));
     };
     let mut record = csv::ByteRecord::new();
+    let mut lines = Lines::new(bytes);
     loop {
         match rdr.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => return Err(csv_error(path, &header, e)),
         }
-        let line = line_of(&record);
+        let line = lines.of(&record);
         let item = field(path, line, &record, item_col)?;
         let label = field(path, line, &record, label_col)?;
-        if item.is_empty() {
+        if item.trim().is_empty() {
             return Err(Error::data(
                 path,
                 Some(line),
                 "expected an item id, found an empty field",
             ));
         }
-        if !label.is_empty() {
-            builder.set_gold(item, label);
-        }
+        sink.set_gold_from_file(item, label);
     }
     Ok(())
 }
@@ -213,6 +299,20 @@ pub(crate) fn read_gold(path: &Path, bytes: &[u8], builder: &mut DatasetBuilder)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_physical_with_crlf_and_multiline_records() {
+        let bytes = b"h1,h2\r\na,b\r\n\"x\r\ny\",c\r\nd,e\r\n";
+        let mut rdr = reader(bytes, Format::Csv);
+        rdr.byte_headers().unwrap();
+        let mut lines = Lines::new(bytes);
+        let mut record = csv::ByteRecord::new();
+        let mut got = Vec::new();
+        while rdr.read_byte_record(&mut record).unwrap() {
+            got.push(lines.of(&record));
+        }
+        assert_eq!(got, vec![2, 3, 5]);
+    }
 
     #[test]
     fn delimiter_is_detected_outside_quotes() {

@@ -40,7 +40,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
              which has no annotator: export with \"Share annotations across all users\" off",
         ));
     }
-    let records = json_array::lines(path, bytes)?;
+    let records = json_array::lines(path, bytes, sink)?;
     for (line, obj) in &records {
         let fail = |m: String| Error::data(path, Some(*line), m);
         let item = obj

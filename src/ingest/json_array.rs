@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::RecordSink;
 use crate::error::{Error, Result};
 
 /// One top-level record and the line its opening brace is on (1-based).
@@ -126,22 +127,30 @@ pub(crate) fn elements(path: &Path, bytes: &[u8]) -> Result<Vec<Element>> {
     ))
 }
 
-/// The objects of a JSON Lines file with their line numbers; blank lines are skipped.
-pub(crate) fn lines(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, Map<String, Value>)>> {
+/// The objects of a JSON Lines file with their line numbers; blank lines are skipped, and a
+/// line that is not a JSON object goes to `sink.invalid` (set aside with `--on-invalid skip`).
+pub(crate) fn lines(
+    path: &Path,
+    bytes: &[u8],
+    sink: &mut RecordSink<'_>,
+) -> Result<Vec<(u64, Map<String, Value>)>> {
     let mut out = Vec::new();
     for (index, raw) in strip_bom(bytes).split(|&b| b == b'\n').enumerate() {
         let line = index as u64 + 1;
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let obj = serde_json::from_slice::<Map<String, Value>>(raw).map_err(|e| {
-            Error::data(
-                path,
-                Some(line),
-                format!("expected a JSON object, found invalid JSON ({e})"),
-            )
-        })?;
-        out.push((line, obj));
+        match serde_json::from_slice::<Map<String, Value>>(raw) {
+            Ok(obj) => out.push((line, obj)),
+            Err(e) => {
+                let err = Error::data(
+                    path,
+                    Some(line),
+                    format!("expected a JSON object, found invalid JSON ({e})"),
+                );
+                sink.invalid(err, Some(raw.strip_suffix(b"\r").unwrap_or(raw)))?;
+            }
+        }
     }
     Ok(out)
 }

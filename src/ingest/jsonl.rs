@@ -57,64 +57,78 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let text_line = std::str::from_utf8(raw).map_err(|e| {
-            Error::data(
-                path,
-                Some(line),
-                format!(
-                    "expected UTF-8 text, found invalid byte 0x{:02x} at column {}",
-                    raw[e.valid_up_to()],
-                    e.valid_up_to() + 1
-                ),
-            )
-        })?;
-        let obj: Map<String, Value> = serde_json::from_str(text_line).map_err(|e| {
-            Error::data(
-                path,
-                Some(line),
-                format!("expected a JSON object, found invalid JSON ({e})"),
-            )
-        })?;
-        let required = |names: &[&str], role: &str| -> Result<Cow<'_, str>> {
-            let (name, v) = lookup(&obj, names).ok_or_else(|| {
-                Error::data(
-                    path,
-                    Some(line),
-                    format!("expected a field {:?} ({role}), found none", names[0]),
-                )
-            })?;
-            text(line, path, name, v)
-        };
-        let optional = |names: &[&str]| -> Result<Option<Cow<'_, str>>> {
-            lookup(&obj, names)
-                .map(|(name, v)| text(line, path, name, v))
-                .transpose()
-        };
-        let item = required(ITEM, "the item id")?;
-        let annotator = required(ANNOTATOR, "the annotator id")?;
-        let label = required(LABEL, "the label")?;
-        let duration = optional(&["duration_s", "duration", "lead_time"])?;
-        let started = optional(&["started_at"])?;
-        let submitted = optional(&["submitted_at"])?;
-        let gold = optional(&["gold", "gold_label"])?;
-        let is_gold = optional(&["is_gold"])?;
-        let status = optional(&["status"])?;
-        sink.push(
-            path,
-            line,
-            Fields {
-                item: &item,
-                annotator: &annotator,
-                label: &label,
-                duration_s: duration.as_deref(),
-                started_at: started.as_deref(),
-                submitted_at: submitted.as_deref(),
-                gold: gold.as_deref(),
-                is_gold: is_gold.as_deref(),
-                status: status.as_deref(),
-            },
-        )?;
         rows += 1;
+        // Size before parsing: a huge line is refused without building its JSON value.
+        let checked = sink
+            .check_size(path, line, raw.len())
+            .and_then(|()| read_line(path, line, raw, sink));
+        if let Err(e) = checked {
+            let max = sink.max_record_bytes();
+            sink.invalid(e, Some(&raw[..raw.len().min(max)]))?;
+        }
     }
     Ok(rows)
+}
+
+/// Parse one non-blank line and push it; any error is about this line alone.
+fn read_line(path: &Path, line: u64, raw: &[u8], sink: &mut RecordSink<'_>) -> Result<()> {
+    let text_line = std::str::from_utf8(raw).map_err(|e| {
+        Error::data(
+            path,
+            Some(line),
+            format!(
+                "expected UTF-8 text, found invalid byte 0x{:02x} at column {}",
+                raw[e.valid_up_to()],
+                e.valid_up_to() + 1
+            ),
+        )
+    })?;
+    let obj: Map<String, Value> = serde_json::from_str(text_line).map_err(|e| {
+        Error::data(
+            path,
+            Some(line),
+            format!("expected a JSON object, found invalid JSON ({e})"),
+        )
+    })?;
+    let required = |names: &[&str], role: &str| -> Result<Cow<'_, str>> {
+        let (name, v) = lookup(&obj, names).ok_or_else(|| {
+            Error::data(
+                path,
+                Some(line),
+                format!("expected a field {:?} ({role}), found none", names[0]),
+            )
+        })?;
+        text(line, path, name, v)
+    };
+    let optional = |names: &[&str]| -> Result<Option<Cow<'_, str>>> {
+        lookup(&obj, names)
+            .map(|(name, v)| text(line, path, name, v))
+            .transpose()
+    };
+    let item = required(ITEM, "the item id")?;
+    let annotator = required(ANNOTATOR, "the annotator id")?;
+    let label = required(LABEL, "the label")?;
+    let duration = optional(&["duration_s", "duration", "lead_time"])?;
+    let started = optional(&["started_at"])?;
+    let submitted = optional(&["submitted_at"])?;
+    let gold = optional(&["gold", "gold_label"])?;
+    let is_gold = optional(&["is_gold"])?;
+    let status = optional(&["status"])?;
+    sink.push_raw(
+        path,
+        line,
+        Some(raw),
+        Fields {
+            item: &item,
+            annotator: &annotator,
+            label: &label,
+            duration_s: duration.as_deref(),
+            started_at: started.as_deref(),
+            submitted_at: submitted.as_deref(),
+            gold: gold.as_deref(),
+            is_gold: is_gold.as_deref(),
+            status: status.as_deref(),
+        },
+    )?;
+    Ok(())
 }

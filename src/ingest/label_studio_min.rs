@@ -89,9 +89,10 @@ pub(crate) fn read_csv(
     let (item_col, annotator_col) = (col("id"), col("annotator"));
     let (label_col, created_col, lead_col) = (col(&control), col("created_at"), col("lead_time"));
     let mut record = csv::ByteRecord::new();
+    let mut lines = delimited::Lines::new(bytes);
     let mut rows = 0u64;
-    while delimited::next_record(path, &header, &mut rdr, &mut record)? {
-        let line = delimited::line_of(&record);
+    while delimited::next_record(path, &header, &mut rdr, &mut record, &mut lines)? {
+        let line = lines.of(&record);
         let cell = |i: Option<usize>| -> Result<Option<String>> {
             match i {
                 Some(i) => Ok(Some(delimited::field(path, line, &record, i)?.to_string())

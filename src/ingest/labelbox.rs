@@ -32,7 +32,7 @@ pub(crate) fn read(
     opts: &IngestOptions,
     sink: &mut RecordSink<'_>,
 ) -> Result<u64> {
-    let rows = json_array::lines(path, bytes)?;
+    let rows = json_array::lines(path, bytes, sink)?;
     let mut projects = BTreeSet::new();
     let mut radios = BTreeSet::new();
     for (_, row) in &rows {

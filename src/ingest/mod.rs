@@ -13,6 +13,8 @@ mod columns;
 mod delimited;
 mod detect;
 mod doccano;
+mod hygiene;
+mod invalid;
 mod json_array;
 mod jsonl;
 mod label_studio;
@@ -21,6 +23,7 @@ mod labelbox;
 mod mturk;
 mod prodigy;
 mod sagemaker;
+mod sink;
 mod toloka;
 mod values;
 
@@ -32,8 +35,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use columns::{ColumnMap, ColumnOverrides};
+pub use hygiene::{LabelHygiene, LabelVariants};
+pub use invalid::{count_by_reason, write_quarantine, InvalidRecord, OnInvalid};
+pub(crate) use sink::{Fields, RecordSink};
 
-use crate::dataset::{Dataset, DatasetBuilder, Level, Row};
+use crate::dataset::{Dataset, Level};
 use crate::error::{Error, Result};
 
 /// Input formats this module reads.
@@ -80,6 +86,15 @@ impl Format {
         }
     }
 
+    /// Whether records are lines (or CSV rows) of the file, rather than parts of one JSON
+    /// document: decides how a quarantined record's text is found and how sizes are checked.
+    pub fn is_line_based(self) -> bool {
+        !matches!(
+            self,
+            Format::LabelStudio | Format::LabelStudioMin | Format::SagemakerGt
+        )
+    }
+
     /// The name used by `--from` and in the report.
     pub fn name(self) -> &'static str {
         match self {
@@ -99,8 +114,11 @@ impl Format {
     }
 }
 
+/// Default `--max-record-bytes`: 1 MiB, far above any real annotation record.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+
 /// How to read the inputs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
     pub columns: ColumnOverrides,
     /// The format of every input; detected per file when `None`.
@@ -113,6 +131,25 @@ pub struct IngestOptions {
     pub gold_file: Option<PathBuf>,
     /// Platform exports: the column holding each item's gold label (MTurk `Input.*`).
     pub gold_column: Option<String>,
+    /// Stop at the first invalid record, or set invalid records aside (`--on-invalid`).
+    pub on_invalid: OnInvalid,
+    /// Longest record accepted, in bytes (`--max-record-bytes`).
+    pub max_record_bytes: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            columns: ColumnOverrides::default(),
+            format: None,
+            level: Level::default(),
+            label_order: None,
+            gold_file: None,
+            gold_column: None,
+            on_invalid: OnInvalid::Error,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
 }
 
 /// One input file as read, for provenance in the report.
@@ -134,12 +171,27 @@ pub struct Loaded {
     /// (`skipped`, `rejected`) or a platform reason (`cancelled`, `ignored`, `no_annotator`,
     /// `ground_truth` …; see each reader's `//!`).
     pub skipped_by_reason: BTreeMap<String, u64>,
+    /// Records set aside by `--on-invalid skip`, in input order.
+    pub invalid: Vec<InvalidRecord>,
+    /// What trimming and NFC changed, and labels that differ only by case or whitespace.
+    pub label_hygiene: LabelHygiene,
 }
 
 /// Read every input (and the gold file) into one dataset.
 pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
     if paths.is_empty() {
         return Err(Error::Usage("no input file given".into()));
+    }
+    // Standard input can be read once; a second `-` would silently read nothing.
+    let stdin_uses = paths
+        .iter()
+        .chain(opts.gold_file.iter())
+        .filter(|p| p.as_path() == Path::new("-"))
+        .count();
+    if stdin_uses > 1 {
+        return Err(Error::Usage(
+            "standard input (-) can be given only once".into(),
+        ));
     }
     let mut sink = RecordSink::new(opts);
     let mut files = Vec::with_capacity(paths.len());
@@ -157,19 +209,16 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         }
         let bytes = read_input(path)?;
         let format = detect::detect(path, &bytes, opts.format);
-        let rows = match format {
-            Format::Csv | Format::Tsv => delimited::read(path, &bytes, format, opts, &mut sink)?,
-            Format::Jsonl => jsonl::read(path, &bytes, &mut sink)?,
-            Format::LabelStudio => label_studio::read(path, &bytes, opts, &mut sink)?,
-            Format::LabelStudioMin => label_studio_min::read_json(path, &bytes, opts, &mut sink)?,
-            Format::LabelStudioCsv => label_studio_min::read_csv(path, &bytes, opts, &mut sink)?,
-            Format::Prodigy => prodigy::read(path, &bytes, &mut sink)?,
-            Format::Mturk => mturk::read(path, &bytes, opts, &mut sink)?,
-            Format::Toloka => toloka::read(path, &bytes, opts, &mut sink)?,
-            Format::SagemakerGt => sagemaker::read_file(path, &bytes, opts, &mut sink)?,
-            Format::Labelbox => labelbox::read(path, &bytes, opts, &mut sink)?,
-            Format::Doccano => doccano::read(path, &bytes, &mut sink)?,
-        };
+        let (invalid_before, accepted_before) = (sink.invalid.len(), sink.accepted);
+        let rows = read_file(path, &bytes, format, opts, &mut sink)?;
+        if sink.accepted == accepted_before {
+            if let Some(first) = sink.invalid.get(invalid_before) {
+                return Err(nothing_valid(first, sink.invalid.len() - invalid_before));
+            }
+        }
+        if format.is_line_based() {
+            invalid::fill_raw_lines(&mut sink.invalid[invalid_before..], path, &bytes);
+        }
         files.push(InputFile {
             path: path.display().to_string(),
             sha256: sha256_hex(&bytes),
@@ -179,7 +228,7 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
     }
     if let Some(gold_path) = &opts.gold_file {
         let bytes = read_input(gold_path)?;
-        delimited::read_gold(gold_path, &bytes, &mut sink.builder)?;
+        delimited::read_gold(gold_path, &bytes, &mut sink)?;
         files.push(InputFile {
             path: gold_path.display().to_string(),
             sha256: sha256_hex(&bytes),
@@ -187,17 +236,65 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
             rows: bytes.iter().filter(|&&b| b == b'\n').count() as u64,
         });
     }
+    let last = paths.last().map(|p| p.as_path()).unwrap_or(Path::new("-"));
+    finish(sink, files, last, opts)
+}
+
+/// Read one export held in memory, named `name` (its extension and file name guide format
+/// detection as for a file). For fuzzing and embedding; the same checks as `load`.
+pub fn load_bytes(name: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<Loaded> {
+    let mut sink = RecordSink::new(opts);
+    let format = detect::detect(name, bytes, opts.format);
+    let rows = read_file(name, bytes, format, opts, &mut sink)?;
+    if let (0, Some(first)) = (sink.accepted, sink.invalid.first()) {
+        return Err(nothing_valid(first, sink.invalid.len()));
+    }
+    if format.is_line_based() {
+        invalid::fill_raw_lines(&mut sink.invalid, name, bytes);
+    }
+    let files = vec![InputFile {
+        path: name.display().to_string(),
+        sha256: sha256_hex(bytes),
+        format,
+        rows,
+    }];
+    finish(sink, files, name, opts)
+}
+
+/// A file none of whose records is valid is a structural problem (most often the wrong
+/// format or `--from`), not thousands of bad records: one error, the first, with a hint.
+fn nothing_valid(first: &InvalidRecord, n: usize) -> Error {
+    Error::data(
+        &first.path,
+        Some(first.line),
+        format!(
+            "{} (and no record of this file is valid: {n} invalid; wrong format or --from?)",
+            first.reason
+        ),
+    )
+}
+
+/// Build the dataset from everything read and check that it can be analysed.
+fn finish(
+    sink: RecordSink<'_>,
+    files: Vec<InputFile>,
+    last: &Path,
+    opts: &IngestOptions,
+) -> Result<Loaded> {
     let label_order = opts.label_order.as_deref();
     let dataset = sink
         .builder
         .build(label_order)
         .map_err(|e| Error::Usage(e.to_string()))?;
     if dataset.n_annotations() == 0 {
-        let path = paths.last().map(|p| p.as_path()).unwrap_or(Path::new("-"));
+        let set_aside = match sink.invalid.len() {
+            0 => String::new(),
+            n => format!(" ({n} invalid records set aside)"),
+        };
         return Err(Error::data(
-            path,
+            last,
             None,
-            "expected at least one annotation, found none",
+            format!("expected at least one annotation, found none{set_aside}"),
         ));
     }
     if opts.level == Level::Ordinal && dataset.label_values.is_none() && label_order.is_none() {
@@ -210,7 +307,59 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         dataset,
         files,
         skipped_by_reason: sink.skipped_by_reason,
+        invalid: sink.invalid,
+        label_hygiene: sink.hygiene.finish(),
     })
+}
+
+/// Read one file in `format` into the sink; returns the number of records.
+fn read_file(
+    path: &Path,
+    bytes: &[u8],
+    format: Format,
+    opts: &IngestOptions,
+    sink: &mut RecordSink<'_>,
+) -> Result<u64> {
+    // The canonical readers check each record's size themselves (so that `skip` applies);
+    // the platform readers parse whole lines first, so an oversized line stops them here.
+    if format.is_line_based() && !matches!(format, Format::Csv | Format::Tsv | Format::Jsonl) {
+        check_line_lengths(path, bytes, opts.max_record_bytes)?;
+    }
+    match format {
+        Format::Csv | Format::Tsv => delimited::read(path, bytes, format, opts, sink),
+        Format::Jsonl => jsonl::read(path, bytes, sink),
+        Format::LabelStudio => label_studio::read(path, bytes, opts, sink),
+        Format::LabelStudioMin => label_studio_min::read_json(path, bytes, opts, sink),
+        Format::LabelStudioCsv => label_studio_min::read_csv(path, bytes, opts, sink),
+        Format::Prodigy => prodigy::read(path, bytes, sink),
+        Format::Mturk => mturk::read(path, bytes, opts, sink),
+        Format::Toloka => toloka::read(path, bytes, opts, sink),
+        Format::SagemakerGt => sagemaker::read_file(path, bytes, opts, sink),
+        Format::Labelbox => labelbox::read(path, bytes, opts, sink),
+        Format::Doccano => doccano::read(path, bytes, sink),
+    }
+}
+
+/// A located error for the first physical line longer than `max` bytes.
+fn check_line_lengths(path: &Path, bytes: &[u8], max: usize) -> Result<()> {
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.len() > max {
+            return Err(Error::data(
+                path,
+                Some(index as u64 + 1),
+                format!(
+                    "expected a record of at most {max} bytes (--max-record-bytes), found {} bytes",
+                    line.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `s` trimmed and in Unicode NFC: how ids and labels are compared everywhere.
+pub fn clean_text(s: &str) -> String {
+    hygiene::clean(s).0.into_owned()
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -230,146 +379,4 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// One record's fields as text, before validation.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Fields<'a> {
-    pub item: &'a str,
-    pub annotator: &'a str,
-    pub label: &'a str,
-    pub duration_s: Option<&'a str>,
-    pub started_at: Option<&'a str>,
-    pub submitted_at: Option<&'a str>,
-    pub gold: Option<&'a str>,
-    pub is_gold: Option<&'a str>,
-    pub status: Option<&'a str>,
-}
-
-/// Validates records and feeds the builder; shared by every reader.
-pub(crate) struct RecordSink<'o> {
-    builder: DatasetBuilder,
-    opts: &'o IngestOptions,
-    skipped_by_reason: BTreeMap<String, u64>,
-    platform_gold: BTreeMap<String, String>,
-}
-
-impl<'o> RecordSink<'o> {
-    fn new(opts: &'o IngestOptions) -> Self {
-        RecordSink {
-            builder: DatasetBuilder::default(),
-            opts,
-            skipped_by_reason: BTreeMap::new(),
-            platform_gold: BTreeMap::new(),
-        }
-    }
-
-    /// Count a record that a platform reader does not turn into an annotation.
-    pub fn skip(&mut self, reason: &str) {
-        *self
-            .skipped_by_reason
-            .entry(reason.to_string())
-            .or_insert(0) += 1;
-    }
-
-    /// Mark `item` as gold with `label`, without adding an annotation (a platform's
-    /// reference answer, e.g. a Label Studio `ground_truth` annotation). Two different
-    /// reference answers for one item are an error, not a silent overwrite.
-    pub fn set_gold(&mut self, path: &Path, line: u64, item: &str, label: &str) -> Result<()> {
-        if item.is_empty() || label.is_empty() {
-            return Ok(());
-        }
-        match self.platform_gold.get(item) {
-            Some(first) if first != label => Err(Error::data(
-                path,
-                Some(line),
-                format!("expected one gold label for item {item:?}, found {first:?} and {label:?}"),
-            )),
-            Some(_) => Ok(()),
-            None => {
-                self.platform_gold
-                    .insert(item.to_string(), label.to_string());
-                self.builder.set_gold(item, label);
-                Ok(())
-            }
-        }
-    }
-
-    /// Validate one record found at `path:line` and add it.
-    pub fn push(&mut self, path: &Path, line: u64, f: Fields<'_>) -> Result<()> {
-        let fail = |message: String| Error::data(path, Some(line), message);
-        if f.item.is_empty() {
-            return Err(fail("expected an item id, found an empty field".into()));
-        }
-        if f.annotator.is_empty() {
-            return Err(fail(
-                "expected an annotator id, found an empty field".into(),
-            ));
-        }
-        for (name, value) in [
-            ("item", f.item),
-            ("annotator", f.annotator),
-            ("label", f.label),
-        ] {
-            if value.contains(['\n', '\r']) {
-                return Err(fail(format!(
-                    "field \"{name}\": expected a single-line value, found a line break \
-                     (an unterminated quote?)"
-                )));
-            }
-        }
-        let status = f.status.map(str::trim).unwrap_or("");
-        if !status.is_empty() && !status.eq_ignore_ascii_case("submitted") {
-            let known = ["skipped", "rejected"];
-            if !known.iter().any(|k| status.eq_ignore_ascii_case(k)) {
-                return Err(fail(format!(
-                    "field \"status\": expected submitted, skipped or rejected, found {status:?}"
-                )));
-            }
-            self.skip(&status.to_ascii_lowercase());
-            return Ok(());
-        }
-        if !f.label.is_empty() && matches!(self.opts.level, Level::Interval | Level::Ratio) {
-            values::check_numeric_label(f.label, self.opts.level).map_err(fail)?;
-        }
-        let duration_s = match f.duration_s.filter(|s| !s.trim().is_empty()) {
-            Some(s) => Some(values::parse_duration(s).map_err(fail)?),
-            None => None,
-        };
-        let started = match f.started_at.filter(|s| !s.trim().is_empty()) {
-            Some(s) => Some(
-                values::parse_timestamp_ms(s)
-                    .map_err(|m| fail(format!("field \"started_at\": {m}")))?,
-            ),
-            None => None,
-        };
-        let submitted = match f.submitted_at.filter(|s| !s.trim().is_empty()) {
-            Some(s) => Some(
-                values::parse_timestamp_ms(s)
-                    .map_err(|m| fail(format!("field \"submitted_at\": {m}")))?,
-            ),
-            None => None,
-        };
-        // Without an explicit duration, the time between start and submission is the effort.
-        let duration_s = duration_s.or_else(|| match (started, submitted) {
-            (Some(s), Some(e)) if e >= s => Some((e - s) as f32 / 1000.0),
-            _ => None,
-        });
-        let is_gold = match f.is_gold.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => {
-                values::parse_bool(s).map_err(|m| fail(format!("field \"is_gold\": {m}")))?
-            }
-            None => true,
-        };
-        let gold = f.gold.filter(|g| is_gold && !g.is_empty());
-        self.builder.push(Row {
-            item: f.item,
-            annotator: f.annotator,
-            label: f.label,
-            duration_s,
-            submitted_at_ms: submitted,
-            gold,
-        });
-        Ok(())
-    }
 }

@@ -73,10 +73,11 @@ pub(crate) fn read(
         find("WorkTimeInSeconds"),
     );
     let mut record = csv::ByteRecord::new();
+    let mut lines = delimited::Lines::new(bytes);
     let mut rows = 0u64;
-    while delimited::next_record(path, &header, &mut rdr, &mut record)? {
+    while delimited::next_record(path, &header, &mut rdr, &mut record, &mut lines)? {
         rows += 1;
-        let line = delimited::line_of(&record);
+        let line = lines.of(&record);
         let fail = |m: String| Error::data(path, Some(line), m);
         let cell = |i: usize| delimited::field(path, line, &record, i);
         let opt = |i: Option<usize>| -> Result<Option<&str>> {

@@ -53,7 +53,7 @@ fn kind_of(view: &str, obj: &Map<String, Value>) -> std::result::Result<Kind, St
 
 /// Read one Prodigy export; returns the number of lines read.
 pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Result<u64> {
-    let records = json_array::lines(path, bytes)?;
+    let records = json_array::lines(path, bytes, sink)?;
     let mut first_kind: Option<(Kind, String, u64)> = None;
     let mut questions = BTreeSet::new();
     for (line, obj) in &records {

@@ -71,8 +71,12 @@ pub(crate) fn read_dir(
 fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
-        let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        if path.is_dir() {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        // `file_type` does not follow symlinks: a link back up the tree must not make the
+        // walk endless, so linked folders are not entered.
+        let is_dir = entry.file_type().map_err(|e| Error::io(&path, e))?.is_dir();
+        if is_dir {
             collect_json(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "json") {
             out.push(path);

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::agreement::AgreementReport;
 use crate::consensus::{Consensus, Method};
 use crate::dataset::NO_LABEL;
-use crate::ingest::{InputFile, Loaded};
+use crate::ingest::{count_by_reason, InputFile, LabelHygiene, Loaded};
 use crate::quality::{Decision, QualityReport};
 
 /// Version of the JSON layout; bumped on any incompatible change.
@@ -48,6 +48,8 @@ pub struct InputSummary {
     pub labels: Vec<String>,
     pub gold_items: usize,
     pub skipped: SkippedSummary,
+    /// Trimming and NFC applied to ids and labels, and labels differing only by case or space.
+    pub label_hygiene: LabelHygiene,
 }
 
 /// Rows read but not used as annotations, and items without agreement information.
@@ -58,6 +60,9 @@ pub struct SkippedSummary {
     pub single_annotation_items: u64,
     /// Rows not used because of their status or the platform's own flags, by reason.
     pub by_reason: BTreeMap<String, u64>,
+    /// Invalid records set aside by `--on-invalid skip`, by defect (the message without the
+    /// value found); empty when nothing was set aside.
+    pub invalid: BTreeMap<String, u64>,
 }
 
 impl InputSummary {
@@ -77,7 +82,9 @@ impl InputSummary {
                 duplicate: ds.skipped.duplicate,
                 single_annotation_items: ds.skipped.single_annotation_items,
                 by_reason: loaded.skipped_by_reason.clone(),
+                invalid: count_by_reason(&loaded.invalid),
             },
+            label_hygiene: loaded.label_hygiene.clone(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::{krippendorff_reading, landis_koch, Report};
+use super::{krippendorff_reading, landis_koch, InputSummary, Report};
 use crate::agreement::{AgreementReport, Estimate};
 
 /// A number with three decimals, or a dash when there is none.
@@ -170,5 +170,50 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             .map(|(k, v)| format!(", {v} {k}"))
             .collect::<String>()
     )?;
+    render_input_notes(i, out)?;
     render_agreement(&report.agreement, out)
+}
+
+/// Notes on what the audit did not use (invalid records) and on label hygiene, so that a
+/// table reader learns it without opening the JSON.
+pub fn render_input_notes(i: &InputSummary, out: &mut dyn Write) -> io::Result<()> {
+    let invalid: u64 = i.skipped.invalid.values().sum();
+    if invalid > 0 {
+        writeln!(
+            out,
+            "note: {invalid} invalid record(s) set aside and not used (--on-invalid skip):"
+        )?;
+        for (reason, n) in &i.skipped.invalid {
+            writeln!(out, "  {n} × {reason}")?;
+        }
+    }
+    let h = &i.label_hygiene;
+    if h.values_trimmed > 0 || h.values_nfc_normalized > 0 {
+        writeln!(
+            out,
+            "note: {} id/label value(s) had surrounding whitespace trimmed, {} were normalized to Unicode NFC",
+            h.values_trimmed, h.values_nfc_normalized
+        )?;
+    }
+    for g in &h.case_or_whitespace_variants {
+        let spellings: Vec<String> = g
+            .spellings
+            .iter()
+            .map(|(s, n)| format!("{s:?} ({n})"))
+            .collect();
+        let kept = if g.labels.len() > 1 {
+            format!("kept as {} different labels", g.labels.len())
+        } else {
+            "merged by trimming and NFC".to_string()
+        };
+        writeln!(
+            out,
+            "note: labels differ only by case, whitespace or Unicode form, {kept}: {}",
+            spellings.join(", ")
+        )?;
+    }
+    if invalid > 0 || h.values_trimmed > 0 || !h.case_or_whitespace_variants.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
 }

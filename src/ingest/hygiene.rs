@@ -1,0 +1,152 @@
+//! Label hygiene: ids and labels are trimmed and put in Unicode NFC before they are used,
+//! and labels that still differ only by case or inner whitespace are reported, not merged.
+//!
+//! Why: exports often carry `"positive "` or a decomposed `"é"` from copy-paste; treating those
+//! as distinct labels splits votes and lowers agreement, while silently merging `Positive` and
+//! `positive` could hide two real categories. Trimming and NFC are safe (they never change what
+//! a person reads), so they are applied and counted; case is left alone and reported.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+/// `s` without surrounding whitespace, in NFC; borrowed when nothing changes.
+/// Returns `(value, trimmed, nfc_changed)`.
+pub(crate) fn clean(s: &str) -> (Cow<'_, str>, bool, bool) {
+    let t = s.trim();
+    let trimmed = t.len() != s.len();
+    let nfc_ok = t.is_ascii() || is_nfc_quick(t.chars()) == IsNormalized::Yes;
+    if nfc_ok {
+        return (Cow::Borrowed(t), trimmed, false);
+    }
+    let n: String = t.nfc().collect();
+    let changed = n != t;
+    (Cow::Owned(n), trimmed, changed)
+}
+
+/// The key under which labels count as "the same but for case or whitespace".
+fn fold(label: &str) -> String {
+    label
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// One group of labels that differ only by case or whitespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelVariants {
+    /// The distinct labels in this group after trimming and NFC (kept apart by the dataset).
+    pub labels: Vec<String>,
+    /// Every spelling found in the input, as written, with how many records used it.
+    pub spellings: BTreeMap<String, u64>,
+}
+
+/// What label hygiene changed and what it found (`input.label_hygiene` in the report).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LabelHygiene {
+    /// Ids and labels that had surrounding whitespace removed.
+    pub values_trimmed: u64,
+    /// Ids and labels rewritten to Unicode NFC.
+    pub values_nfc_normalized: u64,
+    /// Labels that differ only by case or whitespace; each group is one possible category.
+    pub case_or_whitespace_variants: Vec<LabelVariants>,
+}
+
+/// Collects hygiene counts while records are read.
+#[derive(Debug, Default)]
+pub(crate) struct HygieneTracker {
+    trimmed: u64,
+    nfc: u64,
+    /// Raw label spelling -> records; labels are few, so this stays small.
+    raw_labels: HashMap<Box<str>, u64>,
+}
+
+impl HygieneTracker {
+    /// Clean one id or label and count what changed.
+    pub fn clean<'s>(&mut self, s: &'s str) -> Cow<'s, str> {
+        let (v, trimmed, nfc) = clean(s);
+        self.trimmed += u64::from(trimmed);
+        self.nfc += u64::from(nfc);
+        v
+    }
+
+    /// Remember how an annotation label was spelled before cleaning.
+    pub fn saw_label(&mut self, raw: &str) {
+        if let Some(n) = self.raw_labels.get_mut(raw) {
+            *n += 1;
+        } else {
+            self.raw_labels.insert(raw.into(), 1);
+        }
+    }
+
+    /// The final summary: groups with more than one spelling, in a stable order.
+    pub fn finish(self) -> LabelHygiene {
+        let mut groups: BTreeMap<String, (BTreeSet<String>, BTreeMap<String, u64>)> =
+            BTreeMap::new();
+        for (raw, n) in self.raw_labels {
+            let cleaned = clean(&raw).0.into_owned();
+            if cleaned.is_empty() {
+                continue;
+            }
+            let g = groups.entry(fold(&cleaned)).or_default();
+            g.0.insert(cleaned);
+            g.1.insert(raw.into_string(), n);
+        }
+        LabelHygiene {
+            values_trimmed: self.trimmed,
+            values_nfc_normalized: self.nfc,
+            case_or_whitespace_variants: groups
+                .into_values()
+                .filter(|(_, spellings)| spellings.len() > 1)
+                .map(|(labels, spellings)| LabelVariants {
+                    labels: labels.into_iter().collect(),
+                    spellings,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The first control character (other than tab) in `s`, with its 1-based character position.
+pub(crate) fn control_char(s: &str) -> Option<(usize, char)> {
+    s.chars()
+        .enumerate()
+        .find(|&(_, c)| c.is_control() && c != '\t')
+        .map(|(i, c)| (i + 1, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_normalizes() {
+        assert_eq!(clean(" positive "), ("positive".into(), true, false));
+        assert_eq!(clean("e\u{301}"), ("\u{e9}".into(), false, true));
+        assert_eq!(clean("ok"), ("ok".into(), false, false));
+    }
+
+    #[test]
+    fn case_and_space_variants_are_grouped_not_merged() {
+        let mut t = HygieneTracker::default();
+        for raw in ["Positive", "positive ", "positive", "negative"] {
+            t.clean(raw);
+            t.saw_label(raw);
+        }
+        let h = t.finish();
+        assert_eq!(h.values_trimmed, 1);
+        assert_eq!(h.case_or_whitespace_variants.len(), 1);
+        let g = &h.case_or_whitespace_variants[0];
+        assert_eq!(g.labels, vec!["Positive", "positive"]);
+        assert_eq!(g.spellings.len(), 3);
+    }
+
+    #[test]
+    fn control_characters_are_found() {
+        assert_eq!(control_char("a\0b"), Some((2, '\0')));
+        assert_eq!(control_char("a\tb"), None);
+    }
+}
