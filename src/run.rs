@@ -404,6 +404,12 @@ fn rerun_command(args: &ExplainArgs) -> String {
     if let Some(g) = &input.gold {
         opt("--gold", g.display().to_string());
     }
+    if matches!(input.on_invalid, crate::cli::OnInvalidArg::Skip) {
+        opt("--on-invalid", "skip".into());
+    }
+    if input.max_record_bytes != crate::ingest::DEFAULT_MAX_RECORD_BYTES {
+        opt("--max-record-bytes", input.max_record_bytes.to_string());
+    }
     if let Some(p) = &args.policy {
         opt("--policy", p.display().to_string());
     }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::table::{fmt3, fmt_p, render_agreement};
+use super::table::{fmt3, fmt_p, render_agreement, render_input_notes};
 use super::AuditReport;
 use crate::quality::{Decision, Signal};
 
@@ -39,6 +39,7 @@ pub fn render(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         i.labels.len(),
         i.gold_items
     )?;
+    render_input_notes(i, out)?;
     render_agreement(&report.agreement, out)?;
     let c = &report.consensus;
     writeln!(
