@@ -1,0 +1,1 @@
+//! Simulated AI-feedback batches with honest and low-effort roles (placeholder).
