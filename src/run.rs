@@ -392,6 +392,28 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             exports.write_all(&Document::Dispute(&packet), out)?;
             Ok(Outcome::Done)
         }
+        Command::Simulate(args) if args.task != tasks::Task::Classification => {
+            let sim = tasks::simulate::simulate(&tasks::simulate::TaskSimConfig {
+                task: args.task,
+                items: args.items,
+                annotators: args.annotators,
+                overlap: args.overlap,
+                seed: args.seed,
+                ..Default::default()
+            });
+            sim.write_dir(&args.out)?;
+            writeln!(
+                out,
+                "wrote {} {} annotations of {} items by {} annotators to {}",
+                sim.rows.len(),
+                args.task.name(),
+                sim.truth.len(),
+                sim.roles.len(),
+                args.out.display()
+            )
+            .map_err(stdout_error)?;
+            Ok(Outcome::Done)
+        }
         Command::Simulate(args) => {
             let config = SimConfig {
                 items: args.items,
