@@ -254,7 +254,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 if args.json {
                     export::json::render(&report, out)
                 } else {
-                    report::table::render(&report, out)
+                    report::table::render(&report, out).and_then(|()| match &report.task {
+                        Some(t) => tasks::render::write_text(t, out),
+                        None => Ok(()),
+                    })
                 }
                 .map_err(stdout_error)?;
             }
@@ -479,6 +482,9 @@ fn rerun_command(args: &ExplainArgs) -> String {
         if let Some(v) = value {
             opt(flag, v.clone());
         }
+    }
+    if let Some(t) = input.task {
+        opt("--task", t.name().into());
     }
     if let Some(g) = &input.gold {
         opt("--gold", g.display().to_string());

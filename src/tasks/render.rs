@@ -110,3 +110,45 @@ pub fn signal_rows(t: &TaskReport) -> Vec<[String; 7]> {
         })
         .collect()
 }
+
+/// The task section as plain text (the terminal scorecard): agreement lines only; the
+/// signals are in the JSON, Markdown, HTML and CSV outputs.
+pub fn write_text(t: &TaskReport, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    writeln!(out, "\nTask agreement")?;
+    for (k, v) in agreement_lines(t) {
+        writeln!(out, "  {k}: {v}")?;
+    }
+    for n in &t.notes {
+        writeln!(out, "  note: {n}")?;
+    }
+    Ok(())
+}
+
+/// Distinct signal names in report order (the CSV columns).
+pub fn signal_names(t: &TaskReport) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for s in &t.signals {
+        if !names.contains(&s.signal) {
+            names.push(s.signal);
+        }
+    }
+    names
+}
+
+/// CSV cells (statistic, n, p) of one annotator for each name of `signal_names`.
+pub fn csv_cells(t: &TaskReport, annotator: &str, names: &[&'static str]) -> Vec<String> {
+    let mut out = Vec::with_capacity(names.len() * 3);
+    for name in names {
+        match t.signals.iter().find(|s| s.signal == *name && s.annotator == annotator) {
+            Some(s) => {
+                let f = |x: Option<f64>| {
+                    x.filter(|v| v.is_finite())
+                        .map_or_else(String::new, |v| format!("{v:.6}"))
+                };
+                out.extend([f(s.statistic), s.n.to_string(), f(s.p_value)]);
+            }
+            None => out.extend([String::new(), String::new(), String::new()]),
+        }
+    }
+    out
+}

@@ -246,6 +246,21 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    if let Some(t) = &r.task {
+        writeln!(out, "\n## Task: {}\n", t.task.name())?;
+        header(out, &["measure", "value"])?;
+        for (k, v) in crate::tasks::render::agreement_lines(t) {
+            row(out, &[escape(&k), escape(&v)])?;
+        }
+        for n in &t.notes {
+            writeln!(out, "\n_Note: {}_", escape(n))?;
+        }
+        writeln!(out, "\n### Task signals\n")?;
+        header(out, &crate::tasks::render::SIGNAL_HEADER)?;
+        for cells in crate::tasks::render::signal_rows(t) {
+            row(out, &cells.map(|c| escape(&c)))?;
+        }
+    }
     if !r.quality.pairs_of_concern.is_empty() {
         writeln!(out, "\n## Pairs of concern\n")?;
         header(
