@@ -6,7 +6,8 @@
 //!   `shown_first` column (`A`/`B`, `left` = A shown first, `right` = B shown first) gives the
 //!   presentation order.
 //! - rubric: one numeric column per dimension (`--label-col helpfulness,accuracy,safety`), or
-//!   in JSONL a `label` object of scores (`{"helpfulness": 5, "accuracy": 4}`).
+//!   in JSONL a `label` object of scores (`{"helpfulness": 5, "accuracy": 4}`; dimensions in
+//!   name order, or in the order of a comma-separated `--label-col` naming top-level keys).
 //! - ranking: `label` is the annotator's ranking of the item's responses, best first:
 //!   `r2>r1>r3`; `=` joins tied responses (`r2=r1>r3`).
 //! - text: `label` is the free text.
