@@ -363,6 +363,11 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Task type to simulate (preference, rubric, text, ranking use the task roles).
-    #[arg(long, value_enum, default_value = "classification", value_name = "TASK")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "classification",
+        value_name = "TASK"
+    )]
     pub task: crate::tasks::Task,
 }

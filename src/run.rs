@@ -236,9 +236,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                     let options = agreement_options(ingest_options.level, &args.agreement);
                     progress.stage("agreement");
                     let agreement = agreement::compute(&loaded.dataset, &options);
-                    (Report::new(InputSummary::from_loaded(&loaded), agreement), None)
+                    (
+                        Report::new(InputSummary::from_loaded(&loaded), agreement),
+                        None,
+                    )
                 }
-                TaskLoad::Feedback { task, detected, input, options } => {
+                TaskLoad::Feedback {
+                    task,
+                    detected,
+                    input,
+                    options,
+                } => {
                     progress.stage("agreement");
                     tasks::audit::agreement_only(
                         task,
@@ -305,7 +313,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                     &policy,
                     &progress,
                 ),
-                TaskLoad::Feedback { task, detected, input, options } => tasks::audit::audit(
+                TaskLoad::Feedback {
+                    task,
+                    detected,
+                    input,
+                    options,
+                } => tasks::audit::audit(
                     task,
                     detected,
                     &input,
@@ -351,7 +364,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             progress.stage("reading");
             let (loaded, extra, policy) = match tasks::load::load(&args.input)? {
                 TaskLoad::Classification(_, loaded) => (*loaded, Vec::new(), policy),
-                TaskLoad::Feedback { task, detected, input, options } => {
+                TaskLoad::Feedback {
+                    task,
+                    detected,
+                    input,
+                    options,
+                } => {
                     let p = tasks::audit::prepare(
                         task,
                         detected,

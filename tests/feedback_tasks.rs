@@ -109,8 +109,16 @@ fn cli_detects_preference_and_renders_the_task_rules_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let sim = dir.path().join("sim");
     let sim_s = sim.to_str().unwrap();
-    labelaudit(&["simulate", "--task", "preference", "--items", "300", "--out", sim_s])
-        .expect_code(0);
+    labelaudit(&[
+        "simulate",
+        "--task",
+        "preference",
+        "--items",
+        "300",
+        "--out",
+        sim_s,
+    ])
+    .expect_code(0);
     let data = sim.join("annotations.csv");
     let md = dir.path().join("r.md");
     let html = dir.path().join("r.html");
@@ -139,7 +147,14 @@ fn cli_detects_preference_and_renders_the_task_rules_everywhere() {
         .iter()
         .find(|f| f["rule"] == "position_bias")
         .expect("a position_bias flag");
-    for key in ["statistic", "cohort_reference", "threshold", "n", "p_value", "q_value"] {
+    for key in [
+        "statistic",
+        "cohort_reference",
+        "threshold",
+        "n",
+        "p_value",
+        "q_value",
+    ] {
         assert!(pb[key].is_number(), "{key}: {pb}");
     }
     assert!(pb["message"].as_str().unwrap().contains("clears when"));
@@ -151,9 +166,21 @@ fn cli_detects_preference_and_renders_the_task_rules_everywhere() {
     assert!(csv.lines().next().unwrap().contains("position_bias_p"));
     // The dispute packet of a flagged annotator carries the task flag and its rerun command.
     let who = pb["annotator"].as_str().unwrap();
-    let packet = labelaudit(&["explain", data.to_str().unwrap(), "--annotator", who, "-q", "--task", "preference"])
-        .expect_code(0);
-    assert!(packet.stdout.contains("`position_bias`"), "{}", packet.stdout);
+    let packet = labelaudit(&[
+        "explain",
+        data.to_str().unwrap(),
+        "--annotator",
+        who,
+        "-q",
+        "--task",
+        "preference",
+    ])
+    .expect_code(0);
+    assert!(
+        packet.stdout.contains("`position_bias`"),
+        "{}",
+        packet.stdout
+    );
     assert!(packet.stdout.contains("--task preference"));
 }
 
@@ -175,9 +202,18 @@ fn cli_rubric_jsonl_label_object_and_csv_columns_agree() {
     }
     std::fs::write(&jsonl, j).unwrap();
     std::fs::write(&csv, c).unwrap();
-    let a = labelaudit(&["agreement", jsonl.to_str().unwrap(), "--task", "rubric", "--json", "--bootstrap", "0", "-q"])
-        .expect_code(0)
-        .json();
+    let a = labelaudit(&[
+        "agreement",
+        jsonl.to_str().unwrap(),
+        "--task",
+        "rubric",
+        "--json",
+        "--bootstrap",
+        "0",
+        "-q",
+    ])
+    .expect_code(0)
+    .json();
     let b = labelaudit(&[
         "agreement",
         csv.to_str().unwrap(),
@@ -193,7 +229,13 @@ fn cli_rubric_jsonl_label_object_and_csv_columns_agree() {
     .expect_code(0)
     .json();
     assert_eq!(a["task"]["agreement"], b["task"]["agreement"]);
-    assert_eq!(a["task"]["agreement"]["dimensions"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        a["task"]["agreement"]["dimensions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -201,18 +243,39 @@ fn cli_task_errors_are_located() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("p.csv");
     std::fs::write(&p, "item,annotator,label\n1,a,A\n1,b,maybe\n").unwrap();
-    let run = labelaudit(&["audit", p.to_str().unwrap(), "--task", "preference", "-q"]).expect_code(1);
+    let run =
+        labelaudit(&["audit", p.to_str().unwrap(), "--task", "preference", "-q"]).expect_code(1);
     assert!(
-        run.stderr.contains("p.csv:3: expected a preference (A, B, tie, A>>B, A>B, B>A or B>>A), found \"maybe\""),
+        run.stderr.contains(
+            "p.csv:3: expected a preference (A, B, tie, A>>B, A>B, B>A or B>>A), found \"maybe\""
+        ),
         "{}",
         run.stderr
     );
     let r = dir.path().join("r.csv");
     std::fs::write(&r, "item,annotator,label\n1,a,r1>r2\n1,b,r1>>r2\n").unwrap();
     let run = labelaudit(&["audit", r.to_str().unwrap(), "--task", "ranking", "-q"]).expect_code(1);
-    assert!(run.stderr.contains("r.csv:3: expected a ranking"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("r.csv:3: expected a ranking"),
+        "{}",
+        run.stderr
+    );
     let s = dir.path().join("s.csv");
     std::fs::write(&s, "item,annotator,h,a\n1,x,3,4\n1,y,3,high\n").unwrap();
-    let run = labelaudit(&["audit", s.to_str().unwrap(), "--task", "rubric", "--label-col", "h,a", "-q"]).expect_code(1);
-    assert!(run.stderr.contains("s.csv:3: expected a number for a, found \"high\""), "{}", run.stderr);
+    let run = labelaudit(&[
+        "audit",
+        s.to_str().unwrap(),
+        "--task",
+        "rubric",
+        "--label-col",
+        "h,a",
+        "-q",
+    ])
+    .expect_code(1);
+    assert!(
+        run.stderr
+            .contains("s.csv:3: expected a number for a, found \"high\""),
+        "{}",
+        run.stderr
+    );
 }

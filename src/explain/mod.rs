@@ -65,7 +65,14 @@ pub fn explain_with(
     let Some(index) = ds.annotators.iter().position(|a| a == req.annotator) else {
         return Err(not_found(ds, req.annotator));
     };
-    let base = assess_batch_with(ds, req.method, req.seed, req.policy, progress, extra.clone());
+    let base = assess_batch_with(
+        ds,
+        req.method,
+        req.seed,
+        req.policy,
+        progress,
+        extra.clone(),
+    );
     let me = annotator_line(&base.quality, req.annotator)
         .cloned()
         .ok_or_else(|| not_found(ds, req.annotator))?;

@@ -6,9 +6,9 @@ use crate::consensus::Method;
 use crate::dataset::Dataset;
 use crate::progress::Progress;
 use crate::quality::ambiguity::item_top_share;
+use crate::quality::RuleTest;
 use crate::quality::{self, Flag, Policy, QualityReport, Rule};
 use crate::report::dispute::{FlagHolds, Scenario};
-use crate::quality::RuleTest;
 use crate::run::{assess_batch_with, QualityRun};
 
 /// The policy with every threshold moved by its margin; `towards_lenient` makes flags
@@ -114,9 +114,10 @@ pub(super) fn sensitivity(
 ) -> Vec<Scenario> {
     // AI-feedback task tests are not recomputed per scenario: they re-enter each scenario's
     // false-discovery family as measured on the whole batch.
-    let assess_batch = |ds: &Dataset, method, seed, policy: &crate::quality::Policy, p: &Progress| {
-        assess_batch_with(ds, method, seed, policy, p, extra.to_vec())
-    };
+    let assess_batch =
+        |ds: &Dataset, method, seed, policy: &crate::quality::Policy, p: &Progress| {
+            assess_batch_with(ds, method, seed, policy, p, extra.to_vec())
+        };
     let id = req.annotator;
     let policy = req.policy;
     let mut out = Vec::new();

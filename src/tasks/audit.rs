@@ -223,7 +223,10 @@ pub fn prepare(
                     })
                 })
                 .collect();
-            let with_order = judgments.iter().filter(|j| j.a_shown_first.is_some()).count();
+            let with_order = judgments
+                .iter()
+                .filter(|j| j.a_shown_first.is_some())
+                .count();
             if with_order == 0 {
                 notes.push("no shown_first column: position bias cannot be measured".into());
             }
@@ -253,7 +256,10 @@ pub fn prepare(
                     clears: "clears when a review finds the tied pairs genuinely equal, or the tie rate on a re-check batch is near the cohort's.",
                 },
             ));
-            notes.push("classification view: the choice (A, B, tie); classification rules apply to it".into());
+            notes.push(
+                "classification view: the choice (A, B, tie); classification rules apply to it"
+                    .into(),
+            );
             (choice, Level::Nominal, agreement)
         }
         Task::Rubric => {
@@ -339,7 +345,10 @@ pub fn prepare(
                 .collect();
             notes.push("classification view: the top-ranked response; classification rules are off for ranking tasks".into());
             (
-                Dataset::from_triples(top.iter().map(|(i, a, l)| (i.as_str(), a.as_str(), l.as_str()))),
+                Dataset::from_triples(
+                    top.iter()
+                        .map(|(i, a, l)| (i.as_str(), a.as_str(), l.as_str())),
+                ),
                 Level::Nominal,
                 TaskAgreement::Ranking {
                     items: items.len(),
@@ -372,7 +381,11 @@ pub fn prepare(
                 .iter()
                 .map(|a| {
                     let empty = normalise(a.text).is_empty();
-                    (a.item, a.annotator, (!empty).then(|| copied.contains(&(a.item, a.annotator))))
+                    (
+                        a.item,
+                        a.annotator,
+                        (!empty).then(|| copied.contains(&(a.item, a.annotator))),
+                    )
                 })
                 .collect();
             specs.push((
@@ -406,11 +419,21 @@ pub fn prepare(
             let trip: Vec<(String, String)> = ids
                 .rows
                 .iter()
-                .map(|&(i, a, _)| (ids.items[i as usize].clone(), ids.annotators[a as usize].clone()))
+                .map(|&(i, a, _)| {
+                    (
+                        ids.items[i as usize].clone(),
+                        ids.annotators[a as usize].clone(),
+                    )
+                })
                 .collect();
-            notes.push("text tasks have no agreement coefficient; classification rules are off".into());
+            notes.push(
+                "text tasks have no agreement coefficient; classification rules are off".into(),
+            );
             (
-                Dataset::from_triples(trip.iter().map(|(i, a)| (i.as_str(), a.as_str(), "answered"))),
+                Dataset::from_triples(
+                    trip.iter()
+                        .map(|(i, a)| (i.as_str(), a.as_str(), "answered")),
+                ),
                 Level::Nominal,
                 TaskAgreement::Text(summary),
             )
@@ -466,7 +489,10 @@ fn ranking_signal(t: &RuleTest, annotator: u32) -> Signal {
         effect_size: t.cohort_reference.map(|c| t.statistic - c),
         p_value: None,
         p_value_one_sided: Some(t.p_value),
-        evidence: format!("mean Spearman with the others' consensus {:.2}", t.statistic),
+        evidence: format!(
+            "mean Spearman with the others' consensus {:.2}",
+            t.statistic
+        ),
         reason: None,
     }
     .checked()
@@ -545,7 +571,14 @@ pub fn audit(
             ..*opts
         },
     );
-    let run = crate::run::assess_batch_with(&loaded.dataset, method, opts.seed, &p.policy, progress, p.tests);
+    let run = crate::run::assess_batch_with(
+        &loaded.dataset,
+        method,
+        opts.seed,
+        &p.policy,
+        progress,
+        p.tests,
+    );
     AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool::default(),

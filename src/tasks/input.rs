@@ -127,7 +127,14 @@ pub fn read(paths: &[PathBuf], task: Task, cols: &TaskColumns) -> Result<TaskInp
             read_jsonl(path, &text, task, cols, &mut input)?;
         } else {
             let tab = path.extension().is_some_and(|e| e == "tsv");
-            read_delimited(path, &text, if tab { b'\t' } else { b',' }, task, cols, &mut input)?;
+            read_delimited(
+                path,
+                &text,
+                if tab { b'\t' } else { b',' },
+                task,
+                cols,
+                &mut input,
+            )?;
         }
         input.files.push(InputFile {
             path: path.display().to_string(),
@@ -177,7 +184,11 @@ fn read_delimited(
             )
         })
     };
-    let item = need(pick(&header, cols.item.as_deref(), ITEM), "item", cols.item.as_ref())?;
+    let item = need(
+        pick(&header, cols.item.as_deref(), ITEM),
+        "item",
+        cols.item.as_ref(),
+    )?;
     let annot = need(
         pick(&header, cols.annotator.as_deref(), ANNOTATOR),
         "annotator",
@@ -214,11 +225,22 @@ fn read_delimited(
             scores: Vec::new(),
         };
         if row.item.is_empty() || row.annotator.is_empty() {
-            return Err(data(path, line, "expected an item and an annotator, found an empty value".into()));
+            return Err(data(
+                path,
+                line,
+                "expected an item and an annotator, found an empty value".into(),
+            ));
         }
         if let Some(s) = shown {
             row.shown_first = parse_shown_first(get(s)).map_err(|()| {
-                data(path, line, format!("expected shown_first A, B, left or right, found {:?}", get(s)))
+                data(
+                    path,
+                    line,
+                    format!(
+                        "expected shown_first A, B, left or right, found {:?}",
+                        get(s)
+                    ),
+                )
             })?;
         }
         if task == Task::Rubric {
@@ -227,7 +249,11 @@ fn read_delimited(
                     data(
                         path,
                         line,
-                        format!("expected a number for {}, found {:?}", input.dimensions[d], get(c)),
+                        format!(
+                            "expected a number for {}, found {:?}",
+                            input.dimensions[d],
+                            get(c)
+                        ),
                     )
                 })?;
                 row.scores.push(v);
@@ -235,7 +261,11 @@ fn read_delimited(
         } else if row.label.is_empty() {
             continue; // an empty label is no annotation
         } else if let Err(expected) = check_label(task, &row.label) {
-            return Err(data(path, line, format!("expected {expected}, found {:?}", row.label)));
+            return Err(data(
+                path,
+                line,
+                format!("expected {expected}, found {:?}", row.label),
+            ));
         }
         input.rows.push(row);
     }
@@ -280,15 +310,30 @@ fn read_jsonl(
         if raw.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(raw)
-            .map_err(|e| data(path, line, format!("expected a JSON object, found invalid JSON ({e})")))?;
+        let v: Value = serde_json::from_str(raw).map_err(|e| {
+            data(
+                path,
+                line,
+                format!("expected a JSON object, found invalid JSON ({e})"),
+            )
+        })?;
         let Value::Object(obj) = v else {
-            return Err(data(path, line, "expected a JSON object, found another JSON value".into()));
+            return Err(data(
+                path,
+                line,
+                "expected a JSON object, found another JSON value".into(),
+            ));
         };
         let item = key(&cols.item, ITEM, &obj).as_ref().and_then(json_str);
-        let annot = key(&cols.annotator, ANNOTATOR, &obj).as_ref().and_then(json_str);
+        let annot = key(&cols.annotator, ANNOTATOR, &obj)
+            .as_ref()
+            .and_then(json_str);
         let (Some(item), Some(annotator)) = (item, annot) else {
-            return Err(data(path, line, "expected \"item\" and \"annotator\" strings, found them missing".into()));
+            return Err(data(
+                path,
+                line,
+                "expected \"item\" and \"annotator\" strings, found them missing".into(),
+            ));
         };
         let mut row = TaskRow {
             item,
@@ -299,7 +344,11 @@ fn read_jsonl(
         };
         if let Some(s) = obj.get("shown_first").and_then(json_str) {
             row.shown_first = parse_shown_first(&s).map_err(|()| {
-                data(path, line, format!("expected shown_first A, B, left or right, found {s:?}"))
+                data(
+                    path,
+                    line,
+                    format!("expected shown_first A, B, left or right, found {s:?}"),
+                )
             })?;
         }
         if task == Task::Rubric {
@@ -347,11 +396,19 @@ fn read_jsonl(
                 Some(l) => row.label = l,
                 None if label.is_none() || label == Some(Value::Null) => continue,
                 None => {
-                    return Err(data(path, line, "expected a string label, found another JSON value".into()))
+                    return Err(data(
+                        path,
+                        line,
+                        "expected a string label, found another JSON value".into(),
+                    ))
                 }
             }
             if let Err(expected) = check_label(task, &row.label) {
-                return Err(data(path, line, format!("expected {expected}, found {:?}", row.label)));
+                return Err(data(
+                    path,
+                    line,
+                    format!("expected {expected}, found {:?}", row.label),
+                ));
             }
         }
         input.rows.push(row);
@@ -368,7 +425,11 @@ fn read_jsonl(
 fn score_value(v: &Value) -> std::result::Result<Option<f64>, String> {
     match v {
         Value::Null => Ok(None),
-        Value::Number(n) => n.as_f64().filter(|x| x.is_finite()).map(Some).ok_or(n.to_string()),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .map(Some)
+            .ok_or(n.to_string()),
         Value::String(s) => parse_score(s).map_err(|()| format!("{s:?}")),
         other => Err(other.to_string()),
     }

@@ -72,7 +72,10 @@ pub fn detect(labels: &[String], annotations: usize) -> Task {
     if labels.is_empty() {
         return Task::Classification;
     }
-    let lower: Vec<String> = labels.iter().map(|l| l.trim().to_ascii_lowercase()).collect();
+    let lower: Vec<String> = labels
+        .iter()
+        .map(|l| l.trim().to_ascii_lowercase())
+        .collect();
     if lower.iter().all(|l| is_preference_label(l))
         && lower.iter().any(|l| l == "a" || l.starts_with("a>"))
         && lower.iter().any(|l| l == "b" || l.starts_with("b>"))

@@ -18,9 +18,12 @@ use crate::feedback::kendall_w::{spearman_rho, RankedItem};
 use crate::feedback::stats::{binomial_test, midranks};
 use crate::quality::{Rule, RuleTest};
 
+/// Responses grouped by rank, best first.
+pub type Tiers = Vec<Vec<String>>;
+
 /// Parse `r2>r1=r3` into tiers (best first). `None` when the text is not a ranking of at
 /// least two distinct responses.
-pub fn parse_ranking(label: &str) -> Option<Vec<Vec<String>>> {
+pub fn parse_ranking(label: &str) -> Option<Tiers> {
     if !label.contains('>') && !label.contains('=') {
         return None;
     }
@@ -43,7 +46,7 @@ pub fn parse_ranking(label: &str) -> Option<Vec<Vec<String>>> {
 /// Ranked items: `rows` holds `(item, annotator, label)`. Returns the items and the number
 /// of rows left out because their response set differs from the item's.
 pub fn ranked_items(rows: &[(u32, u32, &str)]) -> (Vec<RankedItem>, usize) {
-    let mut by_item: BTreeMap<u32, Vec<(u32, Vec<Vec<String>>)>> = BTreeMap::new();
+    let mut by_item: BTreeMap<u32, Vec<(u32, Tiers)>> = BTreeMap::new();
     for &(item, annot, label) in rows {
         if let Some(t) = parse_ranking(label) {
             by_item.entry(item).or_default().push((annot, t));
@@ -52,8 +55,12 @@ pub fn ranked_items(rows: &[(u32, u32, &str)]) -> (Vec<RankedItem>, usize) {
     let mut out = Vec::new();
     let mut incomplete = 0;
     for (_, rankings) in by_item {
-        let responses: BTreeSet<&String> = rankings.iter().flat_map(|(_, t)| t.iter().flatten()).collect();
-        let index: HashMap<&String, usize> = responses.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+        let responses: BTreeSet<&String> = rankings
+            .iter()
+            .flat_map(|(_, t)| t.iter().flatten())
+            .collect();
+        let index: HashMap<&String, usize> =
+            responses.iter().enumerate().map(|(i, r)| (*r, i)).collect();
         let mut item = RankedItem {
             annotators: Vec::new(),
             ranks: Vec::new(),
@@ -116,7 +123,11 @@ fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    Some(if v.len() % 2 == 0 { (v[m - 1] + v[m]) / 2.0 } else { v[m] })
+    Some(if v.len() % 2 == 0 {
+        (v[m - 1] + v[m]) / 2.0
+    } else {
+        v[m]
+    })
 }
 
 /// Rule tests of `ranking_disagreement` (see the module docs).
@@ -161,7 +172,10 @@ mod tests {
     #[test]
     fn parses_rankings_with_ties() {
         let t = parse_ranking("r2 > r1=r3").unwrap();
-        assert_eq!(t, vec![vec!["r2".to_string()], vec!["r1".into(), "r3".into()]]);
+        assert_eq!(
+            t,
+            vec![vec!["r2".to_string()], vec!["r1".into(), "r3".into()]]
+        );
         assert!(parse_ranking("r1").is_none());
         assert!(parse_ranking("r1>r1").is_none());
         assert!(parse_ranking("r1>>r2").is_none());

@@ -26,7 +26,11 @@ pub fn agreement_lines(t: &TaskReport) -> Vec<(String, String)> {
         format!(
             "{}{}",
             t.task.name(),
-            if t.detected { " (detected from the labels)" } else { "" }
+            if t.detected {
+                " (detected from the labels)"
+            } else {
+                ""
+            }
         ),
     )];
     match &t.agreement {
@@ -38,15 +42,30 @@ pub fn agreement_lines(t: &TaskReport) -> Vec<(String, String)> {
         } => {
             let c = &choice.coefficients;
             let s = &strength.coefficients;
-            out.push(("judgments (with presentation order)".into(), format!("{judgments} ({judgments_with_order})")));
-            out.push(("choice Fleiss' kappa (nominal)".into(), num(c.fleiss_kappa.value)));
-            out.push(("choice Krippendorff's alpha (nominal)".into(), num(c.krippendorff_alpha.value)));
+            out.push((
+                "judgments (with presentation order)".into(),
+                format!("{judgments} ({judgments_with_order})"),
+            ));
+            out.push((
+                "choice Fleiss' kappa (nominal)".into(),
+                num(c.fleiss_kappa.value),
+            ));
+            out.push((
+                "choice Krippendorff's alpha (nominal)".into(),
+                num(c.krippendorff_alpha.value),
+            ));
             out.push((
                 "strength linear-weighted Cohen's kappa (ordinal, mean over pairs)".into(),
                 num(mean_linear_kappa(strength)),
             ));
-            out.push(("strength Gwet's AC2 (ordinal)".into(), num(s.gwet_ac2.as_ref().and_then(|e| e.value))));
-            out.push(("strength Krippendorff's alpha (ordinal)".into(), num(s.krippendorff_alpha.value)));
+            out.push((
+                "strength Gwet's AC2 (ordinal)".into(),
+                num(s.gwet_ac2.as_ref().and_then(|e| e.value)),
+            ));
+            out.push((
+                "strength Krippendorff's alpha (ordinal)".into(),
+                num(s.krippendorff_alpha.value),
+            ));
         }
         TaskAgreement::Rubric { level, dimensions } => {
             for d in dimensions {
@@ -70,24 +89,59 @@ pub fn agreement_lines(t: &TaskReport) -> Vec<(String, String)> {
             items_w_significant,
             agreement,
         } => {
-            out.push(("ranked items (rows with a different response set)".into(), format!("{items} ({rows_incomplete})")));
+            out.push((
+                "ranked items (rows with a different response set)".into(),
+                format!("{items} ({rows_incomplete})"),
+            ));
             out.push(("mean Kendall's W".into(), num(agreement.mean_w)));
-            out.push(("items with W significant at 5% (chi-square)".into(), format!("{items_w_significant} of {}", agreement.items_used)));
-            out.push(("mean pairwise Spearman rho".into(), num(agreement.mean_pairwise_spearman)));
-            out.push(("mean pairwise Kendall tau-b".into(), num(agreement.mean_pairwise_kendall_tau_b)));
+            out.push((
+                "items with W significant at 5% (chi-square)".into(),
+                format!("{items_w_significant} of {}", agreement.items_used),
+            ));
+            out.push((
+                "mean pairwise Spearman rho".into(),
+                num(agreement.mean_pairwise_spearman),
+            ));
+            out.push((
+                "mean pairwise Kendall tau-b".into(),
+                num(agreement.mean_pairwise_kendall_tau_b),
+            ));
         }
         TaskAgreement::Text(s) => {
-            out.push(("answers (empty)".into(), format!("{} ({})", s.answers, s.empty_answers)));
-            out.push(("median length (characters)".into(), num(s.median_length_chars)));
-            out.push(("mean within-item similarity (Jaccard, 5-shingles)".into(), num(s.mean_within_item_similarity)));
-            out.push((format!("near-duplicate pairs (Jaccard ≥ {})", s.similarity_threshold), s.near_duplicate_pairs.to_string()));
+            out.push((
+                "answers (empty)".into(),
+                format!("{} ({})", s.answers, s.empty_answers),
+            ));
+            out.push((
+                "median length (characters)".into(),
+                num(s.median_length_chars),
+            ));
+            out.push((
+                "mean within-item similarity (Jaccard, 5-shingles)".into(),
+                num(s.mean_within_item_similarity),
+            ));
+            out.push((
+                format!(
+                    "near-duplicate pairs (Jaccard ≥ {})",
+                    s.similarity_threshold
+                ),
+                s.near_duplicate_pairs.to_string(),
+            ));
         }
     }
     out
 }
 
 /// Signal table header.
-pub const SIGNAL_HEADER: [&str; 7] = ["annotator", "signal", "n", "statistic", "cohort", "p (one-sided)", "evidence"];
+pub const SIGNAL_HEADER: [&str; 7] = [
+    "annotator",
+    "signal",
+    "n",
+    "statistic",
+    "cohort",
+    "p (one-sided)",
+    "evidence",
+];
 
 /// Signal table rows (cells as text), in report order.
 pub fn signal_rows(t: &TaskReport) -> Vec<[String; 7]> {
@@ -100,7 +154,8 @@ pub fn signal_rows(t: &TaskReport) -> Vec<[String; 7]> {
                 s.n.to_string(),
                 num(s.statistic),
                 num(s.expected),
-                s.p_value.map_or_else(|| "—".into(), crate::quality::flags::fmt_p),
+                s.p_value
+                    .map_or_else(|| "—".into(), crate::quality::flags::fmt_p),
                 if s.evidence.is_empty() {
                     s.reason.clone().unwrap_or_default()
                 } else {
@@ -139,7 +194,11 @@ pub fn signal_names(t: &TaskReport) -> Vec<&'static str> {
 pub fn csv_cells(t: &TaskReport, annotator: &str, names: &[&'static str]) -> Vec<String> {
     let mut out = Vec::with_capacity(names.len() * 3);
     for name in names {
-        match t.signals.iter().find(|s| s.signal == *name && s.annotator == annotator) {
+        match t
+            .signals
+            .iter()
+            .find(|s| s.signal == *name && s.annotator == annotator)
+        {
             Some(s) => {
                 let f = |x: Option<f64>| {
                     x.filter(|v| v.is_finite())

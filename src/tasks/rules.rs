@@ -54,7 +54,11 @@ pub fn at_least_gate(stat: f64, _: f64, _: Option<f64>, min: f64) -> bool {
 /// Turn signals into tests, mapping the signal's annotator id through `to_ds` (signals of
 /// annotators not in the audited dataset are dropped). Signals without a one-sided p are
 /// skipped: they are reported but not tested.
-pub fn tests_from_signals(signals: &[Signal], spec: &Spec, to_ds: &HashMap<u32, u32>) -> Vec<RuleTest> {
+pub fn tests_from_signals(
+    signals: &[Signal],
+    spec: &Spec,
+    to_ds: &HashMap<u32, u32>,
+) -> Vec<RuleTest> {
     signals
         .iter()
         .filter_map(|s| {
@@ -116,7 +120,7 @@ mod tests {
             clears: "clears when …",
         };
         let map: HashMap<u32, u32> = [(7, 3)].into_iter().collect();
-        let t = tests_from_signals(&[sig.clone()], &spec, &map);
+        let t = tests_from_signals(std::slice::from_ref(&sig), &spec, &map);
         assert_eq!(t.len(), 1);
         assert!(t[0].gate);
         assert_eq!(t[0].annotator, 3);

@@ -82,15 +82,86 @@ fn roles_for(task: Task) -> &'static [&'static str] {
 }
 
 const WORDS: &[&str] = &[
-    "model", "answer", "clear", "because", "source", "detail", "correct", "missing", "tone",
-    "example", "concise", "helpful", "fact", "error", "step", "explains", "reason", "user",
-    "question", "response", "better", "worse", "covers", "ignores", "safety", "policy",
-    "format", "list", "code", "bug", "output", "length", "style", "polite", "accurate",
-    "vague", "specific", "cites", "claims", "wrong", "right", "partly", "fully", "context",
-    "summary", "draft", "rewrite", "keeps", "drops", "meaning", "grammar", "word", "simple",
-    "complex", "data", "table", "number", "date", "name", "place", "first", "second", "last",
-    "part", "whole", "idea", "point", "argument", "evidence", "weak", "strong", "short",
-    "long", "useful", "redundant", "repeats", "adds", "removes", "changes", "improves",
+    "model",
+    "answer",
+    "clear",
+    "because",
+    "source",
+    "detail",
+    "correct",
+    "missing",
+    "tone",
+    "example",
+    "concise",
+    "helpful",
+    "fact",
+    "error",
+    "step",
+    "explains",
+    "reason",
+    "user",
+    "question",
+    "response",
+    "better",
+    "worse",
+    "covers",
+    "ignores",
+    "safety",
+    "policy",
+    "format",
+    "list",
+    "code",
+    "bug",
+    "output",
+    "length",
+    "style",
+    "polite",
+    "accurate",
+    "vague",
+    "specific",
+    "cites",
+    "claims",
+    "wrong",
+    "right",
+    "partly",
+    "fully",
+    "context",
+    "summary",
+    "draft",
+    "rewrite",
+    "keeps",
+    "drops",
+    "meaning",
+    "grammar",
+    "word",
+    "simple",
+    "complex",
+    "data",
+    "table",
+    "number",
+    "date",
+    "name",
+    "place",
+    "first",
+    "second",
+    "last",
+    "part",
+    "whole",
+    "idea",
+    "point",
+    "argument",
+    "evidence",
+    "weak",
+    "strong",
+    "short",
+    "long",
+    "useful",
+    "redundant",
+    "repeats",
+    "adds",
+    "removes",
+    "changes",
+    "improves",
 ];
 
 fn sentence(rng: &mut ChaCha8Rng, words: usize) -> String {
@@ -117,7 +188,9 @@ pub fn simulate(cfg: &TaskSimConfig) -> TaskSim {
         })
         .collect();
     let dims: Vec<String> = match cfg.task {
-        Task::Rubric => ["helpfulness", "accuracy", "safety"].map(String::from).to_vec(),
+        Task::Rubric => ["helpfulness", "accuracy", "safety"]
+            .map(String::from)
+            .to_vec(),
         _ => Vec::new(),
     };
     let templates = [sentence(&mut rng, 20), sentence(&mut rng, 20)];
@@ -139,11 +212,18 @@ pub fn simulate(cfg: &TaskSimConfig) -> TaskSim {
             item.clone(),
             match cfg.task {
                 Task::Preference => format!("{gap:.3}"),
-                Task::Ranking => format!("{:?}", qual.iter().map(|q| (q * 1000.0).round() / 1000.0).collect::<Vec<_>>()),
+                Task::Ranking => format!(
+                    "{:?}",
+                    qual.iter()
+                        .map(|q| (q * 1000.0).round() / 1000.0)
+                        .collect::<Vec<_>>()
+                ),
                 _ => format!("{base:.3}"),
             },
         ));
-        let dim_q: Vec<f64> = (0..dims.len()).map(|_| base + 0.8 * normal(&mut rng)).collect();
+        let dim_q: Vec<f64> = (0..dims.len())
+            .map(|_| base + 0.8 * normal(&mut rng))
+            .collect();
         for &a in &chosen {
             let (name, role) = (&roles[a].0, roles[a].1);
             let mut row = TaskRow {
@@ -163,17 +243,26 @@ pub fn simulate(cfg: &TaskSimConfig) -> TaskSim {
                         }
                         let seen = gap + 0.7 * normal(rng);
                         let s = if seen > 0.0 { 1 } else { -1 };
-                        if seen.abs() > 1.2 { 2 * s } else { s }
+                        if seen.abs() > 1.2 {
+                            2 * s
+                        } else {
+                            s
+                        }
                     };
                     let strength = match role {
                         "position_biased" if rng.random_bool(0.9) => {
                             let s = if rng.random_bool(0.3) { 2 } else { 1 };
-                            if a_first { s } else { -s }
+                            if a_first {
+                                s
+                            } else {
+                                -s
+                            }
                         }
                         "tie_overuser" if rng.random_bool(0.6) => 0,
                         _ => honest_strength(&mut rng),
                     };
-                    row.label = ["B>>A", "B>A", "tie", "A>B", "A>>B"][(strength + 2) as usize].into();
+                    row.label =
+                        ["B>>A", "B>A", "tie", "A>B", "A>>B"][(strength + 2) as usize].into();
                 }
                 Task::Rubric => {
                     let clamp = |x: f64| x.round().clamp(1.0, 5.0);
@@ -190,7 +279,13 @@ pub fn simulate(cfg: &TaskSimConfig) -> TaskSim {
                             .map(|&q| Some(clamp(q + 0.6 * normal(&mut rng))))
                             .collect(),
                     };
-                    row.label = row.scores.first().copied().flatten().map(|s| s.to_string()).unwrap_or_default();
+                    row.label = row
+                        .scores
+                        .first()
+                        .copied()
+                        .flatten()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
                 }
                 Task::Text => {
                     row.label = match role {
@@ -215,10 +310,15 @@ pub fn simulate(cfg: &TaskSimConfig) -> TaskSim {
                     if role == "random_ranker" {
                         order.shuffle(&mut rng);
                     } else {
-                        let seen: Vec<f64> = qual.iter().map(|q| q + 0.6 * normal(&mut rng)).collect();
+                        let seen: Vec<f64> =
+                            qual.iter().map(|q| q + 0.6 * normal(&mut rng)).collect();
                         order.sort_by(|&x, &y| seen[y].total_cmp(&seen[x]));
                     }
-                    row.label = order.iter().map(|r| format!("r{}", r + 1)).collect::<Vec<_>>().join(">");
+                    row.label = order
+                        .iter()
+                        .map(|r| format!("r{}", r + 1))
+                        .collect::<Vec<_>>()
+                        .join(">");
                 }
                 Task::Classification => {}
             }
@@ -271,7 +371,11 @@ impl TaskSim {
             .map(|r| {
                 let mut v = vec![r.item.clone(), r.annotator.clone()];
                 match self.task {
-                    Task::Rubric => v.extend(r.scores.iter().map(|s| s.map(|x| x.to_string()).unwrap_or_default())),
+                    Task::Rubric => v.extend(
+                        r.scores
+                            .iter()
+                            .map(|s| s.map(|x| x.to_string()).unwrap_or_default()),
+                    ),
                     Task::Preference => {
                         v.push(r.label.clone());
                         v.push(match r.shown_first {
@@ -289,12 +393,18 @@ impl TaskSim {
         write(
             "roles.csv",
             vec!["annotator".into(), "role".into()],
-            self.roles.iter().map(|(a, r)| vec![a.clone(), r.to_string()]).collect(),
+            self.roles
+                .iter()
+                .map(|(a, r)| vec![a.clone(), r.to_string()])
+                .collect(),
         )?;
         write(
             "truth.csv",
             vec!["item".into(), "truth".into()],
-            self.truth.iter().map(|(i, t)| vec![i.clone(), t.clone()]).collect(),
+            self.truth
+                .iter()
+                .map(|(i, t)| vec![i.clone(), t.clone()])
+                .collect(),
         )
     }
 }
