@@ -17,6 +17,7 @@ pub mod input;
 pub mod load;
 pub mod ranking;
 pub mod render;
+pub mod report;
 pub mod rules;
 pub mod simulate;
 
