@@ -274,6 +274,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         }
         Command::Consensus(args) => {
             configure_threads(args.input.threads)?;
+            if let Some(t) = args
+                .input
+                .task
+                .filter(|&t| t != tasks::Task::Classification)
+            {
+                return Err(Error::Usage(format!(
+                    "consensus labels are for classification; --task {} works with agreement, audit and explain",
+                    t.name()
+                )));
+            }
             let (_, loaded) = load_input(&args.input)?;
             let options = ConsensusOptions {
                 method: args.method,
