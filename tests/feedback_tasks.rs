@@ -279,3 +279,49 @@ fn cli_task_errors_are_located() {
         run.stderr
     );
 }
+
+#[test]
+fn cli_task_reports_do_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    labelaudit(&[
+        "simulate",
+        "--task",
+        "text",
+        "--items",
+        "200",
+        "--out",
+        sim.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let data = sim.join("annotations.csv");
+    let run = |threads: &str| {
+        labelaudit(&[
+            "audit",
+            data.to_str().unwrap(),
+            "--task",
+            "text",
+            "--threads",
+            threads,
+            "--bootstrap",
+            "0",
+            "-q",
+            "--json",
+        ])
+        .expect_code(0)
+        .stdout
+    };
+    assert_eq!(run("1"), run("2"));
+}
+
+#[test]
+fn consensus_refuses_feedback_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.csv");
+    std::fs::write(&p, "item,annotator,label\n1,a,A\n1,b,B\n").unwrap();
+    let run =
+        labelaudit(&["consensus", p.to_str().unwrap(), "--task", "preference"]).expect_code(2);
+    assert!(run
+        .stderr
+        .contains("--task preference works with agreement, audit and explain"));
+}
