@@ -73,14 +73,16 @@ pub fn agreement_lines(t: &TaskReport) -> Vec<(String, String)> {
                     format!("{}: Krippendorff's alpha ({})", d.dimension, level.name()),
                     num(d.agreement.coefficients.krippendorff_alpha.value),
                 ));
-                out.push((
-                    format!("{}: ICC(2,1) / ICC(2,k)", d.dimension),
-                    format!(
-                        "{} / {}",
+                let icc = match (&d.icc_2_1, &d.icc_reason) {
+                    (None, Some(reason)) => format!("not computed: {reason}"),
+                    _ => format!(
+                        "{} / {} ({} fully crossed items)",
                         num(d.icc_2_1.as_ref().and_then(|f| f.value)),
-                        num(d.icc_2_k.as_ref().and_then(|f| f.value))
+                        num(d.icc_2_k.as_ref().and_then(|f| f.value)),
+                        d.icc_items
                     ),
-                ));
+                };
+                out.push((format!("{}: ICC(2,1) / ICC(2,k)", d.dimension), icc));
             }
         }
         TaskAgreement::Ranking {
