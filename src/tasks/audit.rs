@@ -155,6 +155,8 @@ pub fn prepare(
                     rule: Rule::PositionBias,
                     gate: excess_gate,
                     threshold: tp.position_bias_min_excess,
+                    relative: true,
+                    on_effect: false,
                     clears: "clears when a review of the pairs finds the first-shown response was the better one, or a re-check batch with randomised order shows a first-shown rate near the cohort's.",
                 },
             ));
@@ -164,6 +166,8 @@ pub fn prepare(
                     rule: Rule::TieOveruse,
                     gate: excess_gate,
                     threshold: tp.tie_overuse_min_excess,
+                    relative: true,
+                    on_effect: false,
                     clears: "clears when a review finds the tied pairs genuinely equal, or the tie rate on a re-check batch is near the cohort's.",
                 },
             ));
@@ -203,6 +207,8 @@ pub fn prepare(
                     rule: Rule::FlatRating,
                     gate: excess_gate,
                     threshold: tp.flat_rating_min_excess,
+                    relative: true,
+                    on_effect: false,
                     clears: "clears when a review finds the equal scores justified by the responses, or a re-check batch shows a flat rate near the cohort's.",
                 },
             ));
@@ -212,6 +218,8 @@ pub fn prepare(
                     rule: Rule::LowVariance,
                     gate: z_gate,
                     threshold: tp.low_variance_max_z,
+                    relative: false,
+                    on_effect: true,
                     clears: "clears when a review finds the narrow scores justified, or the spread on a re-check batch is within the cohort's.",
                 },
             ));
@@ -305,6 +313,8 @@ pub fn prepare(
                     rule: Rule::TextCopying,
                     gate: at_least_gate,
                     threshold: tp.text_copying_min_share,
+                    relative: false,
+                    on_effect: false,
                     clears: "clears when a review of the matching answers shows they were written independently (e.g. a standard phrasing the task asks for).",
                 },
             ));
@@ -314,6 +324,8 @@ pub fn prepare(
                     rule: Rule::TextReuse,
                     gate: at_least_gate,
                     threshold: tp.text_reuse_min_share,
+                    relative: false,
+                    on_effect: false,
                     clears: "clears when a review finds the repeated answers fit each item.",
                 },
             ));
@@ -323,6 +335,8 @@ pub fn prepare(
                     rule: Rule::ShortAnswers,
                     gate: at_most_gate,
                     threshold: tp.short_answer_max_ratio,
+                    relative: false,
+                    on_effect: false,
                     clears: "clears when a review finds the short answers complete, or the median length on a re-check batch is near the others'.",
                 },
             ));

@@ -29,6 +29,13 @@ pub struct Spec {
     pub threshold: f64,
     /// How to clear the flag.
     pub clears: &'static str,
+    /// The gate is on the effect size (a robust z): the flag then reports the z as its
+    /// statistic and 0 (the cohort median) as its reference, so statistic and threshold
+    /// are on one scale.
+    pub on_effect: bool,
+    /// The threshold is an excess over the cohort: the flag reports cohort + threshold, the
+    /// value the statistic had to reach.
+    pub relative: bool,
 }
 
 /// Gate: the rate exceeds the cohort's by at least the threshold.
@@ -66,13 +73,22 @@ pub fn tests_from_signals(
             let stat = s.statistic?;
             let expected = s.expected.unwrap_or(0.0);
             let p = s.p_value_one_sided?;
+            let (statistic, reference) = if spec.on_effect {
+                (s.effect_size?, Some(0.0))
+            } else {
+                (stat, s.expected)
+            };
             Some(RuleTest {
                 annotator,
                 rule: spec.rule,
                 gate: (spec.gate)(stat, expected, s.effect_size, spec.threshold),
-                statistic: stat,
-                cohort_reference: s.expected,
-                threshold: spec.threshold,
+                statistic,
+                cohort_reference: reference,
+                threshold: if spec.relative {
+                    expected + spec.threshold
+                } else {
+                    spec.threshold
+                },
                 n: s.n as u64,
                 p_value: p,
                 message: format!("{}; {}", s.evidence, spec.clears),
@@ -118,6 +134,8 @@ mod tests {
             gate: excess_gate,
             threshold: 0.2,
             clears: "clears when …",
+            on_effect: false,
+            relative: true,
         };
         let map: HashMap<u32, u32> = [(7, 3)].into_iter().collect();
         let t = tests_from_signals(std::slice::from_ref(&sig), &spec, &map);
