@@ -155,6 +155,11 @@ pub struct InputArgs {
     /// Longest record accepted, in bytes; a longer one is an invalid record.
     #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
+    /// Task type: classification, preference, ranking, rubric or text (docs/feedback-tasks.md).
+    /// Without it, preference and ranking labels and free text are detected; anything else is
+    /// classification.
+    #[arg(long, value_enum, value_name = "TASK")]
+    pub task: Option<crate::tasks::Task>,
 }
 
 /// What to do with an invalid record.
@@ -357,4 +362,12 @@ pub struct SimulateArgs {
     /// Output folder (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Task type to simulate (preference, rubric, text, ranking use the task roles).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "classification",
+        value_name = "TASK"
+    )]
+    pub task: crate::tasks::Task,
 }

@@ -16,6 +16,7 @@ pub mod quality;
 pub mod report;
 pub mod run;
 pub mod simulate;
+pub mod tasks;
 
 pub use dataset::{Dataset, Level};
 pub use error::{Error, Result};

@@ -19,6 +19,7 @@ use crate::report::consensus::ConsensusReport;
 use crate::report::export::{self, Document};
 use crate::report::{self, AuditReport, ConsensusSummary, InputSummary, Report};
 use crate::simulate::{self, SimConfig};
+use crate::tasks::{self, load::TaskLoad};
 
 /// What a finished run means for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +140,18 @@ pub fn assess_batch(
     policy: &Policy,
     progress: &Progress,
 ) -> QualityRun {
+    assess_batch_with(ds, method, seed, policy, progress, Vec::new())
+}
+
+/// [`assess_batch`] with extra rule tests (AI-feedback task rules) in the same FDR family.
+pub fn assess_batch_with(
+    ds: &Dataset,
+    method: Method,
+    seed: u64,
+    policy: &Policy,
+    progress: &Progress,
+    extra: Vec<quality::RuleTest>,
+) -> QualityRun {
     progress.stage("consensus");
     let infer = |method| {
         consensus::infer(
@@ -167,7 +180,7 @@ pub fn assess_batch(
         annotator_accuracy: Some(&model.annotator_accuracy),
         spam_probability: spam.as_deref(),
     };
-    let mut quality = quality::assess(ds, &view, policy);
+    let mut quality = quality::assess_with(ds, &view, policy, extra);
     if let Some(confusion) = &model.confusion {
         let q = model.n_labels;
         for a in &mut quality.annotators {
@@ -205,6 +218,7 @@ pub fn audit(
         agreement,
         consensus: ConsensusSummary::new(&run.model),
         quality: run.quality,
+        task: None,
     }
 }
 
@@ -217,17 +231,41 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
             let progress = Progress::new(!args.input.quiet);
             progress.stage("reading");
-            let (ingest_options, loaded) = load_input(&args.input)?;
-            let options = agreement_options(ingest_options.level, &args.agreement);
-            progress.stage("agreement");
-            let agreement = agreement::compute(&loaded.dataset, &options);
-            let report = Report::new(InputSummary::from_loaded(&loaded), agreement);
+            let (report, task) = match tasks::load::load(&args.input)? {
+                TaskLoad::Classification(ingest_options, loaded) => {
+                    let options = agreement_options(ingest_options.level, &args.agreement);
+                    progress.stage("agreement");
+                    let agreement = agreement::compute(&loaded.dataset, &options);
+                    (
+                        Report::new(InputSummary::from_loaded(&loaded), agreement),
+                        None,
+                    )
+                }
+                TaskLoad::Feedback {
+                    task,
+                    detected,
+                    input,
+                    options,
+                } => {
+                    progress.stage("agreement");
+                    tasks::audit::agreement_only(
+                        task,
+                        detected,
+                        &input,
+                        &agreement_options(options.level, &args.agreement),
+                    )
+                }
+            };
+            let report = Report { task, ..report };
             progress.finish();
             if !exports.uses_stdout() {
                 if args.json {
                     export::json::render(&report, out)
                 } else {
-                    report::table::render(&report, out)
+                    report::table::render(&report, out).and_then(|()| match &report.task {
+                        Some(t) => tasks::render::write_text(t, out),
+                        None => Ok(()),
+                    })
                 }
                 .map_err(stdout_error)?;
             }
@@ -236,6 +274,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         }
         Command::Consensus(args) => {
             configure_threads(args.input.threads)?;
+            if let Some(t) = args
+                .input
+                .task
+                .filter(|&t| t != tasks::Task::Classification)
+            {
+                return Err(Error::Usage(format!(
+                    "consensus labels are for classification; --task {} works with agreement, audit and explain",
+                    t.name()
+                )));
+            }
             let (_, loaded) = load_input(&args.input)?;
             let options = ConsensusOptions {
                 method: args.method,
@@ -267,14 +315,29 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let progress = Progress::new(!args.input.quiet);
             let policy = load_policy(args.policy.as_deref())?;
             progress.stage("reading");
-            let (ingest_options, loaded) = load_input(&args.input)?;
-            let report = audit(
-                &loaded,
-                &agreement_options(ingest_options.level, &args.agreement),
-                args.method,
-                &policy,
-                &progress,
-            );
+            let report = match tasks::load::load(&args.input)? {
+                TaskLoad::Classification(ingest_options, loaded) => audit(
+                    &loaded,
+                    &agreement_options(ingest_options.level, &args.agreement),
+                    args.method,
+                    &policy,
+                    &progress,
+                ),
+                TaskLoad::Feedback {
+                    task,
+                    detected,
+                    input,
+                    options,
+                } => tasks::audit::audit(
+                    task,
+                    detected,
+                    &input,
+                    &agreement_options(options.level, &args.agreement),
+                    args.method,
+                    &policy,
+                    &progress,
+                ),
+            };
             progress.finish();
             if !exports.uses_stdout() {
                 if args.json {
@@ -309,7 +372,32 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 }
             };
             progress.stage("reading");
-            let (_, loaded) = load_input(&args.input)?;
+            let (loaded, extra, policy) = match tasks::load::load(&args.input)? {
+                TaskLoad::Classification(_, loaded) => (*loaded, Vec::new(), policy),
+                TaskLoad::Feedback {
+                    task,
+                    detected,
+                    input,
+                    options,
+                } => {
+                    let p = tasks::audit::prepare(
+                        task,
+                        detected,
+                        &input,
+                        &policy,
+                        &agreement_options(
+                            options.level,
+                            &AgreementOptionsArgs {
+                                min_shared: 10,
+                                bootstrap: 0,
+                                seed: args.seed,
+                            },
+                        ),
+                    );
+                    let loaded = tasks::audit::loaded_view(&p, &input);
+                    (loaded, p.tests, p.policy)
+                }
+            };
             let request = ExplainRequest {
                 annotator: &args.annotator,
                 method: args.method,
@@ -322,7 +410,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 policy_toml,
                 command: rerun_command(&args),
             };
-            let packet = explain::explain(&loaded, &request, &progress)?;
+            let packet = explain::explain_with(&loaded, &request, &progress, extra)?;
             progress.finish();
             if !exports.uses_stdout() {
                 if args.json {
@@ -333,6 +421,28 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 .map_err(stdout_error)?;
             }
             exports.write_all(&Document::Dispute(&packet), out)?;
+            Ok(Outcome::Done)
+        }
+        Command::Simulate(args) if args.task != tasks::Task::Classification => {
+            let sim = tasks::simulate::simulate(&tasks::simulate::TaskSimConfig {
+                task: args.task,
+                items: args.items,
+                annotators: args.annotators,
+                overlap: args.overlap,
+                seed: args.seed,
+                ..Default::default()
+            });
+            sim.write_dir(&args.out)?;
+            writeln!(
+                out,
+                "wrote {} {} annotations of {} items by {} annotators to {}",
+                sim.rows.len(),
+                args.task.name(),
+                sim.truth.len(),
+                sim.roles.len(),
+                args.out.display()
+            )
+            .map_err(stdout_error)?;
             Ok(Outcome::Done)
         }
         Command::Simulate(args) => {
@@ -400,6 +510,9 @@ fn rerun_command(args: &ExplainArgs) -> String {
         if let Some(v) = value {
             opt(flag, v.clone());
         }
+    }
+    if let Some(t) = input.task {
+        opt("--task", t.name().into());
     }
     if let Some(g) = &input.gold {
         opt("--gold", g.display().to_string());

@@ -13,6 +13,8 @@ mod consensus_datasets;
 /// Feedback statistics (ICC, Kendall's W, rank correlations, binomial test) against
 /// published examples and pingouin / scipy oracles.
 mod feedback;
+/// AI-feedback tasks: detection targets on simulated batches, CLI surface and outputs.
+mod feedback_tasks;
 /// Platform pitfalls of shared/formats.md §10.
 mod format_pitfalls;
 /// One batch in every platform format gives the canonical dataset.

@@ -20,7 +20,7 @@ use crate::report::dispute::{
 };
 use crate::report::export::signal_list;
 use crate::report::{Tool, SCHEMA_VERSION};
-use crate::run::{assess_batch, QualityRun};
+use crate::run::{assess_batch_with, QualityRun};
 
 mod sensitivity;
 
@@ -50,11 +50,29 @@ pub fn explain(
     req: &ExplainRequest,
     progress: &Progress,
 ) -> Result<DisputePacket> {
+    explain_with(loaded, req, progress, Vec::new())
+}
+
+/// [`explain`] with extra rule tests (AI-feedback task rules, measured on the whole batch)
+/// in every run's false-discovery family.
+pub fn explain_with(
+    loaded: &Loaded,
+    req: &ExplainRequest,
+    progress: &Progress,
+    extra: Vec<crate::quality::RuleTest>,
+) -> Result<DisputePacket> {
     let ds = &loaded.dataset;
     let Some(index) = ds.annotators.iter().position(|a| a == req.annotator) else {
         return Err(not_found(ds, req.annotator));
     };
-    let base = assess_batch(ds, req.method, req.seed, req.policy, progress);
+    let base = assess_batch_with(
+        ds,
+        req.method,
+        req.seed,
+        req.policy,
+        progress,
+        extra.clone(),
+    );
     let me = annotator_line(&base.quality, req.annotator)
         .cloned()
         .ok_or_else(|| not_found(ds, req.annotator))?;
@@ -70,7 +88,7 @@ pub fn explain(
         .collect();
     let evidence = evidence(ds, &base, req.policy, index);
     progress.stage("sensitivity");
-    let sensitivity = sensitivity::sensitivity(ds, &base, req, &flags);
+    let sensitivity = sensitivity::sensitivity(ds, &base, req, &flags, &extra);
     Ok(DisputePacket {
         schema_version: SCHEMA_VERSION,
         tool: Tool::default(),
@@ -147,6 +165,15 @@ pub fn rule_signal(rule: Rule) -> Option<&'static str> {
         Rule::FastLowAgreement => Some("fast_share"),
         // A pair statistic: the pair's numbers are in the flag itself.
         Rule::Collusion => None,
+        // AI-feedback task rules: their signals are in the report's `task` section.
+        Rule::PositionBias
+        | Rule::TieOveruse
+        | Rule::FlatRating
+        | Rule::LowVariance
+        | Rule::TextReuse
+        | Rule::TextCopying
+        | Rule::ShortAnswers
+        | Rule::RankingDisagreement => None,
     }
 }
 
@@ -165,6 +192,14 @@ fn rule_meaning(rule: Rule) -> &'static str {
         Rule::RunsAnomaly => "the sequence of labels in submission order is not random-looking",
         Rule::FastLowAgreement => "many answers are very fast and agreement is low",
         Rule::Collusion => "answers coincide with another annotator's far more than chance",
+        Rule::PositionBias => "picks the response shown first far more often than the others do",
+        Rule::TieOveruse => "answers tie far more often than the others do on the same items",
+        Rule::FlatRating => "gives every rubric dimension the same score far more often than the others",
+        Rule::LowVariance => "rubric scores vary far less than the other annotators' scores",
+        Rule::TextReuse => "reuses near-identical answers across different items",
+        Rule::TextCopying => "answers are near-identical to another annotator's answer on the same item",
+        Rule::ShortAnswers => "answers are far shorter than the others' answers to the same items",
+        Rule::RankingDisagreement => "rankings agree far less with the others' consensus than the cohort's do",
     }
 }
 

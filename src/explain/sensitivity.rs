@@ -6,9 +6,10 @@ use crate::consensus::Method;
 use crate::dataset::Dataset;
 use crate::progress::Progress;
 use crate::quality::ambiguity::item_top_share;
+use crate::quality::RuleTest;
 use crate::quality::{self, Flag, Policy, QualityReport, Rule};
 use crate::report::dispute::{FlagHolds, Scenario};
-use crate::run::{assess_batch, QualityRun};
+use crate::run::{assess_batch_with, QualityRun};
 
 /// The policy with every threshold moved by its margin; `towards_lenient` makes flags
 /// harder to raise. Margins: 0.05 on shares, accuracies, kappa and standards; 0.5 on z
@@ -109,7 +110,14 @@ pub(super) fn sensitivity(
     base: &QualityRun,
     req: &ExplainRequest,
     original: &[&Flag],
+    extra: &[RuleTest],
 ) -> Vec<Scenario> {
+    // AI-feedback task tests are not recomputed per scenario: they re-enter each scenario's
+    // false-discovery family as measured on the whole batch.
+    let assess_batch =
+        |ds: &Dataset, method, seed, policy: &crate::quality::Policy, p: &Progress| {
+            assess_batch_with(ds, method, seed, policy, p, extra.to_vec())
+        };
     let id = req.annotator;
     let policy = req.policy;
     let mut out = Vec::new();
@@ -135,7 +143,7 @@ pub(super) fn sensitivity(
         ("thresholds_strict", false, "against the annotator"),
     ] {
         let shifted = shifted_policy(policy, towards_lenient);
-        let q = quality::assess(ds, &base.view(), &shifted);
+        let q = quality::assess_with(ds, &base.view(), &shifted, extra.to_vec());
         out.push(scenario(
             name.into(),
             format!(

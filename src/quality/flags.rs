@@ -18,6 +18,22 @@ pub enum Rule {
     RunsAnomaly,
     FastLowAgreement,
     Collusion,
+    /// Preference: picks the response shown first far more than the cohort.
+    PositionBias,
+    /// Preference: answers `tie` far more than the cohort.
+    TieOveruse,
+    /// Rubric: gives every dimension the same score far more than the cohort.
+    FlatRating,
+    /// Rubric: scores vary far less than the cohort's.
+    LowVariance,
+    /// Text: reuses near-identical answers across items.
+    TextReuse,
+    /// Text: answers near-identical to another annotator's answer on the same item.
+    TextCopying,
+    /// Text: answers far shorter than the others' on the same items.
+    ShortAnswers,
+    /// Ranking: rankings far less correlated with the others' consensus than the cohort's.
+    RankingDisagreement,
 }
 
 impl Rule {
@@ -32,6 +48,14 @@ impl Rule {
             Rule::RunsAnomaly => "runs_anomaly",
             Rule::FastLowAgreement => "fast_low_agreement",
             Rule::Collusion => "collusion",
+            Rule::PositionBias => "position_bias",
+            Rule::TieOveruse => "tie_overuse",
+            Rule::FlatRating => "flat_rating",
+            Rule::LowVariance => "low_variance",
+            Rule::TextReuse => "text_reuse",
+            Rule::TextCopying => "text_copying",
+            Rule::ShortAnswers => "short_answers",
+            Rule::RankingDisagreement => "ranking_disagreement",
         }
     }
 
@@ -46,6 +70,14 @@ impl Rule {
             Rule::RunsAnomaly => actions.runs_anomaly,
             Rule::FastLowAgreement => actions.fast_low_agreement,
             Rule::Collusion => actions.collusion,
+            Rule::PositionBias => actions.position_bias,
+            Rule::TieOveruse => actions.tie_overuse,
+            Rule::FlatRating => actions.flat_rating,
+            Rule::LowVariance => actions.low_variance,
+            Rule::TextReuse => actions.text_reuse,
+            Rule::TextCopying => actions.text_copying,
+            Rule::ShortAnswers => actions.short_answers,
+            Rule::RankingDisagreement => actions.ranking_disagreement,
         }
     }
 }

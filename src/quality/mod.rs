@@ -23,9 +23,11 @@ mod assess_tests;
 use serde::Serialize;
 
 pub use crate::dataset::NO_LABEL;
-pub use flags::{benjamini_hochberg, Flag, Rule, Severity};
+pub use flags::{benjamini_hochberg, Flag, Rule, RuleTest, Severity};
 pub use policy::{Action, Actions, Policy};
-pub use report::{assess, AnnotatorReport, Decision, PairOfConcern, QualityReport, Signals};
+pub use report::{
+    assess, assess_with, AnnotatorReport, Decision, PairOfConcern, QualityReport, Signals,
+};
 
 use crate::Dataset;
 

@@ -32,6 +32,14 @@ pub struct Actions {
     pub runs_anomaly: Action,
     pub fast_low_agreement: Action,
     pub collusion: Action,
+    pub position_bias: Action,
+    pub tie_overuse: Action,
+    pub flat_rating: Action,
+    pub low_variance: Action,
+    pub text_reuse: Action,
+    pub text_copying: Action,
+    pub short_answers: Action,
+    pub ranking_disagreement: Action,
 }
 
 impl Default for Actions {
@@ -45,6 +53,14 @@ impl Default for Actions {
             runs_anomaly: Action::Review,
             fast_low_agreement: Action::Hold,
             collusion: Action::Review,
+            position_bias: Action::Hold,
+            tie_overuse: Action::Review,
+            flat_rating: Action::Hold,
+            low_variance: Action::Review,
+            text_reuse: Action::Review,
+            text_copying: Action::Hold,
+            short_answers: Action::Review,
+            ranking_disagreement: Action::Review,
         }
     }
 }
@@ -108,6 +124,8 @@ pub struct Policy {
     pub collusion_min_agreement: f64,
     /// Items with more annotators than this are skipped when counting pairs (bounds work).
     pub max_annotators_per_item_for_pairs: usize,
+    /// Thresholds of the AI-feedback task rules (`[tasks]`; see `tasks::policy`).
+    pub tasks: crate::tasks::TaskPolicy,
     /// Which rules lead to review and which to hold.
     pub actions: Actions,
 }
@@ -139,6 +157,7 @@ impl Default for Policy {
             collusion_min_ratio: 3.0,
             collusion_min_agreement: 0.75,
             max_annotators_per_item_for_pairs: 50,
+            tasks: crate::tasks::TaskPolicy::default(),
             actions: Actions::default(),
         }
     }
@@ -196,7 +215,7 @@ impl Policy {
                     .into(),
             ));
         }
-        Ok(())
+        self.tasks.validate()
     }
 }
 

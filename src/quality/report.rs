@@ -79,6 +79,18 @@ pub struct QualityReport {
 
 /// Audit every annotator of a batch under `policy`.
 pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> QualityReport {
+    assess_with(ds, consensus, policy, Vec::new())
+}
+
+/// [`assess`] with extra rule tests (the AI-feedback task rules) that join the same
+/// Benjamini–Hochberg family. Tests on annotators below `min_items` or on rules whose action
+/// is `off` are dropped, as for the built-in rules.
+pub fn assess_with(
+    ds: &Dataset,
+    consensus: &ConsensusView,
+    policy: &Policy,
+    extra: Vec<RuleTest>,
+) -> QualityReport {
     let n_ann = ds.n_annotators();
     let index = ds.by_annotator();
     let item_of = ds.annotation_items();
@@ -273,6 +285,10 @@ pub fn assess(ds: &Dataset, consensus: &ConsensusView, policy: &Policy) -> Quali
         signals.push(s);
         tests.extend(t);
     }
+    tests.extend(extra.into_iter().filter(|t| {
+        eligible.get(t.annotator as usize).copied().unwrap_or(false)
+            && t.rule.action(&policy.actions) != Action::Off
+    }));
     let p: Vec<f64> = tests
         .iter()
         .map(|t| t.p_value)

@@ -96,6 +96,9 @@ pub struct Report {
     pub tool: Tool,
     pub input: InputSummary,
     pub agreement: AgreementReport,
+    /// The AI-feedback task section (`--task` other than classification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::tasks::audit::TaskReport>,
 }
 
 impl Report {
@@ -105,6 +108,7 @@ impl Report {
             tool: Tool::default(),
             input,
             agreement,
+            task: None,
         }
     }
 }
@@ -152,6 +156,9 @@ pub struct AuditReport {
     pub consensus: ConsensusSummary,
     #[serde(flatten)]
     pub quality: QualityReport,
+    /// The AI-feedback task section (`--task` other than classification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::tasks::audit::TaskReport>,
 }
 
 impl AuditReport {

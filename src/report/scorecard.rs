@@ -140,6 +140,9 @@ pub fn render(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         t.with(Style::sharp());
         writeln!(out, "\nPairs of concern (possible copying)\n{t}")?;
     }
+    if let Some(task) = &report.task {
+        crate::tasks::render::write_text(task, out)?;
+    }
     let count = |d: Decision| {
         report
             .quality

@@ -95,6 +95,15 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     for (key, _) in signal_list(&Signals::default()) {
         header.extend([key.to_string(), format!("{key}_n"), format!("{key}_p")]);
     }
+    // AI-feedback task signals: one (statistic, n, one-sided p) triple per signal name.
+    let task_names = r
+        .task
+        .as_ref()
+        .map(crate::tasks::render::signal_names)
+        .unwrap_or_default();
+    for key in &task_names {
+        header.extend([key.to_string(), format!("{key}_n"), format!("{key}_p")]);
+    }
     w.write_record(&header)?;
     for a in &r.quality.annotators {
         let mut row = vec![
@@ -111,6 +120,9 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
             row.push(num(s.and_then(|s| s.value), 6));
             row.push(s.map_or_else(String::new, |s| s.n.to_string()));
             row.push(num(s.and_then(|s| s.p_value), 6));
+        }
+        if let Some(t) = &r.task {
+            row.extend(crate::tasks::render::csv_cells(t, &a.id, &task_names));
         }
         w.write_record(&row)?;
     }

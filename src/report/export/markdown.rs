@@ -19,12 +19,34 @@ impl Exporter for MarkdownExporter {
             Document::Agreement(r) => {
                 writeln!(out, "# Agreement report\n")?;
                 input(&r.input, out)?;
-                agreement(&r.agreement, out)
+                agreement(&r.agreement, out)?;
+                match &r.task {
+                    Some(t) => task_section(t, out),
+                    None => Ok(()),
+                }
             }
             Document::Audit(r) => audit(r, out),
             Document::Dispute(r) => render_dispute(r, out),
         }
     }
+}
+
+/// The AI-feedback task section: what was audited, task agreement and every task signal.
+fn task_section(t: &crate::tasks::audit::TaskReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "\n## Task: {}\n", t.task.name())?;
+    header(out, &["measure", "value"])?;
+    for (k, v) in crate::tasks::render::agreement_lines(t) {
+        row(out, &[escape(&k), escape(&v)])?;
+    }
+    for n in &t.notes {
+        writeln!(out, "\n_Note: {}_", escape(n))?;
+    }
+    writeln!(out, "\n### Task signals\n")?;
+    header(out, &crate::tasks::render::SIGNAL_HEADER)?;
+    for cells in crate::tasks::render::signal_rows(t) {
+        row(out, &cells.map(|c| escape(&c)))?;
+    }
+    Ok(())
 }
 
 /// Escape text for Markdown: backslash-escape punctuation with meaning (including `<` and
@@ -245,6 +267,9 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
                 ],
             )?;
         }
+    }
+    if let Some(t) = &r.task {
+        task_section(t, out)?;
     }
     if !r.quality.pairs_of_concern.is_empty() {
         writeln!(out, "\n## Pairs of concern\n")?;

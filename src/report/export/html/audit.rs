@@ -133,6 +133,9 @@ pub(super) fn render(r: &AuditReport) -> String {
             &rows,
         );
     }
+    if let Some(t) = &r.task {
+        task_section(t, &mut b);
+    }
     if !q.pairs_of_concern.is_empty() {
         b.push_str("<h3>Pairs of concern (possible copying)</h3>");
         let rows: Vec<Vec<String>> = q
@@ -251,4 +254,22 @@ fn confusion(r: &AuditReport, b: &mut String) {
         );
     }
     b.push_str("</section>\n");
+}
+
+/// The AI-feedback task section: what was audited, task agreement and every task signal.
+pub(super) fn task_section(t: &crate::tasks::audit::TaskReport, b: &mut String) {
+    let _ = write!(b, "<h3>Task: {}</h3>", esc(t.task.name()));
+    let rows: Vec<Vec<String>> = crate::tasks::render::agreement_lines(t)
+        .into_iter()
+        .map(|(k, v)| vec![format!("<td>{}</td>", esc(&k)), esc(&v)])
+        .collect();
+    table(b, &["measure", "value"], &rows);
+    for n in &t.notes {
+        let _ = write!(b, "<p><em>{}</em></p>", esc(n));
+    }
+    let rows: Vec<Vec<String>> = crate::tasks::render::signal_rows(t)
+        .into_iter()
+        .map(|c| c.iter().map(|x| format!("<td>{}</td>", esc(x))).collect())
+        .collect();
+    table(b, &crate::tasks::render::SIGNAL_HEADER, &rows);
 }

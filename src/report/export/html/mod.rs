@@ -35,6 +35,9 @@ impl Exporter for HtmlExporter {
             Document::Agreement(r) => {
                 let mut b = summary(&r.input, None);
                 agreement(&r.agreement, &mut b);
+                if let Some(t) = &r.task {
+                    audit::task_section(t, &mut b);
+                }
                 ("Agreement report".to_string(), b)
             }
             Document::Audit(r) => ("Audit report".to_string(), audit::render(r)),
