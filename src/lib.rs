@@ -13,6 +13,7 @@ pub mod quality;
 pub mod report;
 pub mod run;
 pub mod simulate;
+pub mod timings;
 
 pub use dataset::{Dataset, Level};
 pub use error::{Error, Result};

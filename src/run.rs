@@ -12,6 +12,7 @@ use crate::quality::{self, ConsensusView, Policy};
 use crate::report::consensus::ConsensusReport;
 use crate::report::{self, AuditReport, ConsensusSummary, InputSummary, Report};
 use crate::simulate::{self, SimConfig};
+use crate::timings::stage;
 
 /// What a finished run means for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,7 @@ pub fn audit(
     policy: &Policy,
 ) -> AuditReport {
     let ds = &loaded.dataset;
-    let agreement = agreement::compute(ds, agreement_options);
+    let agreement = stage("agreement", || agreement::compute(ds, agreement_options));
     let infer = |method| {
         consensus::infer(
             ds,
@@ -89,14 +90,14 @@ pub fn audit(
             },
         )
     };
-    let model = infer(method);
+    let model = stage("consensus", || infer(method));
     let mace = if method == Method::Mace {
         None
     } else {
-        Some(infer(Method::Mace))
+        Some(stage("consensus_mace", || infer(Method::Mace)))
     };
     let spam = mace.as_ref().unwrap_or(&model).spam_probability.clone();
-    let (loo_label, loo_share) = quality::leave_one_out_majority(ds);
+    let (loo_label, loo_share) = stage("loo_majority", || quality::leave_one_out_majority(ds));
     let view = ConsensusView {
         item_label: &model.labels,
         item_confidence: &model.confidence,
@@ -105,7 +106,7 @@ pub fn audit(
         annotator_accuracy: Some(&model.annotator_accuracy),
         spam_probability: spam.as_deref(),
     };
-    let mut quality = quality::assess(ds, &view, policy);
+    let mut quality = stage("quality", || quality::assess(ds, &view, policy));
     if let Some(confusion) = &model.confusion {
         let q = model.n_labels;
         for a in &mut quality.annotators {
@@ -175,18 +176,20 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             configure_threads(args.input.threads)?;
             let policy = load_policy(args.policy.as_deref())?;
             let ingest_options = args.input.ingest_options()?;
-            let loaded = ingest::load(&args.input.files, &ingest_options)?;
+            let loaded = stage("ingest", || ingest::load(&args.input.files, &ingest_options))?;
             let report = audit(
                 &loaded,
                 &agreement_options(ingest_options.level, &args.agreement),
                 args.method,
                 &policy,
             );
-            if args.json {
-                report::json::render(&report, out)
-            } else {
-                report::scorecard::render(&report, out)
-            }
+            stage("render", || {
+                if args.json {
+                    report::json::render(&report, out)
+                } else {
+                    report::scorecard::render(&report, out)
+                }
+            })
             .map_err(stdout_error)?;
             Ok(if args.fail_on_hold && report.has_hold() {
                 Outcome::Hold

@@ -76,23 +76,51 @@ pub fn krippendorff_alpha(
     alpha_for_ratings(&r, level, &values, bootstrap, seed)
 }
 
-/// Precomputed coincidence contributions of each pairable unit.
+/// Precomputed coincidence contributions of each pairable unit, deduplicated: a unit's
+/// contributions depend only on its category counts, and real batches have few distinct
+/// count patterns (126 for five ratings over five labels), so each unit stores a pattern id
+/// and the patterns' entry lists stay in cache during the bootstrap. Entries are added in
+/// exactly the order of the per-unit lists, so sums are bit-identical to them.
 struct Units {
+    /// Pattern of each pairable unit, in unit order.
+    pattern: Vec<u32>,
+    /// `offsets[p]..offsets[p + 1]` is the range of pattern `p` in `entries`.
     offsets: Vec<usize>,
     entries: Vec<(u32, u32, f64)>,
 }
 
+impl Units {
+    fn n_units(&self) -> usize {
+        self.pattern.len()
+    }
+
+    fn entries(&self, unit: usize) -> &[(u32, u32, f64)] {
+        let p = self.pattern[unit] as usize;
+        &self.entries[self.offsets[p]..self.offsets[p + 1]]
+    }
+}
+
 fn units(r: &Ratings) -> Units {
     let mut u = Units {
+        pattern: Vec::new(),
         offsets: vec![0],
         entries: Vec::new(),
     };
+    let mut seen: std::collections::HashMap<&[(u32, u32)], u32> =
+        std::collections::HashMap::new();
     for i in 0..r.n() {
         let m = r.r[i];
         if m < 2 {
             continue;
         }
         let item = r.item(i);
+        if let Some(&p) = seen.get(item) {
+            u.pattern.push(p);
+            continue;
+        }
+        let p = (u.offsets.len() - 1) as u32;
+        seen.insert(item, p);
+        u.pattern.push(p);
         let denom = f64::from(m - 1);
         for &(c, xc) in item {
             for &(k, xk) in item {
@@ -182,10 +210,12 @@ pub(crate) fn alpha_for_ratings(
 ) -> AlphaEstimate {
     let q = r.q;
     let u = units(r);
-    let n_units = u.offsets.len() - 1;
+    let n_units = u.n_units();
     let mut o = vec![0.0; q * q];
-    for &(c, k, v) in &u.entries {
-        o[c as usize * q + k as usize] += v;
+    for i in 0..n_units {
+        for &(c, k, v) in u.entries(i) {
+            o[c as usize * q + k as usize] += v;
+        }
     }
     let n_values: usize = (0..r.n())
         .filter(|&i| r.r[i] >= 2)
@@ -221,7 +251,7 @@ pub(crate) fn alpha_for_ratings(
             let mut o = vec![0.0; q * q];
             for _ in 0..n_units {
                 let i = rng.random_range(0..n_units);
-                for &(c, k, v) in &u.entries[u.offsets[i]..u.offsets[i + 1]] {
+                for &(c, k, v) in u.entries(i) {
                     o[c as usize * q + k as usize] += v;
                 }
             }

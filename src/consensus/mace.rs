@@ -157,17 +157,21 @@ fn e_step(p: &Problem, params: &Params, post: &mut [f64]) -> f64 {
                 for v in row.iter_mut() {
                     *v += base;
                 }
-                let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let z: f64 = row.iter().map(|v| (v - max).exp()).sum();
                 let gold = p.gold[item];
                 if gold != NO_LABEL {
                     ll += row[gold as usize];
                     row.fill(0.0);
                     row[gold as usize] = 1.0;
                 } else {
+                    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    // One exp per label: the same terms are summed, then divided.
+                    for v in row.iter_mut() {
+                        *v = (*v - max).exp();
+                    }
+                    let z: f64 = row.iter().sum();
                     ll += max + z.ln();
                     for v in row.iter_mut() {
-                        *v = (*v - max).exp() / z;
+                        *v /= z;
                     }
                 }
             }
