@@ -94,9 +94,59 @@ impl Units {
         self.pattern.len()
     }
 
-    fn entries(&self, unit: usize) -> &[(u32, u32, f64)] {
-        let p = self.pattern[unit] as usize;
+    fn n_patterns(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    fn pattern_entries(&self, p: usize) -> &[(u32, u32, f64)] {
         &self.entries[self.offsets[p]..self.offsets[p + 1]]
+    }
+
+    fn entries(&self, unit: usize) -> &[(u32, u32, f64)] {
+        self.pattern_entries(self.pattern[unit] as usize)
+    }
+
+    /// Whether floating-point sums of any bootstrap replicate are exact whatever the order.
+    ///
+    /// An entry is pairs / (m − 1) with integer pairs; when the odd part of m − 1 divides
+    /// pairs for every entry, every value is a dyadic rational with at most `T` fractional
+    /// bits (T = the largest power of two in any m − 1), represented exactly. A replicate's
+    /// slot never exceeds Σ_units m_u ≤ n_units · max m; if that times 2^T stays below 2^53,
+    /// every partial sum (and every count × value) is an exact multiple of 2^-T.
+    fn sums_are_exact(&self, r: &Ratings) -> bool {
+        let mut frac_bits = 0u32;
+        let mut max_m = 0u64;
+        for i in 0..r.n() {
+            let m = r.r[i];
+            if m < 2 {
+                continue;
+            }
+            max_m = max_m.max(u64::from(m));
+            let denom = u64::from(m - 1);
+            let tz = denom.trailing_zeros();
+            let odd = denom >> tz;
+            frac_bits = frac_bits.max(tz);
+            if odd != 1 {
+                let item = r.item(i);
+                for &(c, xc) in item {
+                    for &(k, xk) in item {
+                        let pairs = if c == k {
+                            u64::from(xc) * u64::from(xc.saturating_sub(1))
+                        } else {
+                            u64::from(xc) * u64::from(xk)
+                        };
+                        if pairs % odd != 0 {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        if frac_bits > 40 {
+            return false;
+        }
+        let bound = (self.n_units() as u128) * u128::from(max_m) << frac_bits;
+        bound < (1u128 << 53)
     }
 }
 
@@ -244,19 +294,40 @@ pub(crate) fn alpha_for_ratings(
     if bootstrap == 0 {
         return out;
     }
+    let exact = u.sums_are_exact(r);
     let reps: Vec<Option<f64>> = (0..bootstrap as u64)
         .into_par_iter()
-        .map(|rep| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ splitmix64(rep));
-            let mut o = vec![0.0; q * q];
-            for _ in 0..n_units {
-                let i = rng.random_range(0..n_units);
-                for &(c, k, v) in u.entries(i) {
-                    o[c as usize * q + k as usize] += v;
+        .map_init(
+            || vec![0u32; u.n_patterns()],
+            |drawn, rep| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ splitmix64(rep));
+                let mut o = vec![0.0; q * q];
+                if exact {
+                    // Every partial sum is exact, so counting the draws per pattern and
+                    // adding count × value gives the very same bits as adding draw by draw.
+                    drawn.fill(0);
+                    for _ in 0..n_units {
+                        let i = rng.random_range(0..n_units);
+                        drawn[u.pattern[i] as usize] += 1;
+                    }
+                    for (p, &times) in drawn.iter().enumerate() {
+                        if times > 0 {
+                            for &(c, k, v) in u.pattern_entries(p) {
+                                o[c as usize * q + k as usize] += f64::from(times) * v;
+                            }
+                        }
+                    }
+                } else {
+                    for _ in 0..n_units {
+                        let i = rng.random_range(0..n_units);
+                        for &(c, k, v) in u.entries(i) {
+                            o[c as usize * q + k as usize] += v;
+                        }
+                    }
                 }
-            }
-            alpha_from_coincidences(&o, q, level, values)
-        })
+                alpha_from_coincidences(&o, q, level, values)
+            },
+        )
         .collect();
     let mut vals: Vec<f64> = reps.into_iter().flatten().collect();
     out.n_replicates = vals.len();
