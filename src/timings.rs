@@ -19,3 +19,10 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
     eprintln!("timing {name:<24} {:>9.3} s", start.elapsed().as_secs_f64());
     out
 }
+
+/// Print a free-form profiling note to stderr when timings are enabled.
+pub fn note(text: impl FnOnce() -> String) {
+    if enabled() {
+        eprintln!("timing   {}", text());
+    }
+}
