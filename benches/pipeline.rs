@@ -34,7 +34,10 @@ fn batch(rows: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
         ..SimConfig::default()
     });
     sim.write_dir(dir.path()).expect("write batch");
-    let (a, g) = (dir.path().join("annotations.csv"), dir.path().join("gold.csv"));
+    let (a, g) = (
+        dir.path().join("annotations.csv"),
+        dir.path().join("gold.csv"),
+    );
     (dir, a, g)
 }
 
@@ -52,7 +55,9 @@ fn benches(c: &mut Criterion) {
         let mut g = c.benchmark_group("ingest_csv");
         g.sample_size(10);
         g.throughput(Throughput::Bytes(
-            std::fs::metadata(&annotations).map(|m| m.len()).unwrap_or(0),
+            std::fs::metadata(&annotations)
+                .map(|m| m.len())
+                .unwrap_or(0),
         ));
         g.bench_with_input(BenchmarkId::from_parameter(rows), &rows, |b, _| {
             b.iter(|| ingest::load(&files, &opts).expect("load"))

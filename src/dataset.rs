@@ -367,6 +367,37 @@ impl DatasetBuilder {
         });
     }
 
+    /// Append the rows of `other`, read from input that follows this builder's rows (a
+    /// parallel reader builds one builder per chunk and appends them in file order).
+    /// The result is the builder that pushing `other`'s rows here would give: ids are
+    /// canonicalised by `build`, and annotations keep their input order. `other` must not
+    /// hold gold labels (readers with gold columns stay sequential).
+    pub fn append(&mut self, other: DatasetBuilder) {
+        debug_assert!(other.gold.is_empty() && other.gold_conflict.is_none());
+        let remap = |global: &mut Interner, local: Interner| -> Vec<u32> {
+            local.names.iter().map(|n| global.intern(n)).collect()
+        };
+        let items = remap(&mut self.items, other.items);
+        let annotators = remap(&mut self.annotators, other.annotators);
+        let labels = remap(&mut self.labels, other.labels);
+        self.pending.reserve(other.pending.len());
+        self.pending
+            .extend(other.pending.into_iter().map(|p| PendingAnnotation {
+                item: items[p.item as usize],
+                annotator: annotators[p.annotator as usize],
+                label: labels[p.label as usize],
+                ..p
+            }));
+        self.has_duration |= other.has_duration;
+        self.has_submitted |= other.has_submitted;
+        self.empty_label += other.empty_label;
+    }
+
+    /// Whether any row so far carried a gold label (see [`DatasetBuilder::append`]).
+    pub fn has_gold(&self) -> bool {
+        !self.gold.is_empty() || self.gold_conflict.is_some()
+    }
+
     /// Mark an item as gold with a known label (from a separate gold file).
     pub fn set_gold(&mut self, item: &str, label: &str) {
         let item = self.items.intern(item);

@@ -176,7 +176,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             configure_threads(args.input.threads)?;
             let policy = load_policy(args.policy.as_deref())?;
             let ingest_options = args.input.ingest_options()?;
-            let loaded = stage("ingest", || ingest::load(&args.input.files, &ingest_options))?;
+            let loaded = stage("ingest", || {
+                ingest::load(&args.input.files, &ingest_options)
+            })?;
             let report = audit(
                 &loaded,
                 &agreement_options(ingest_options.level, &args.agreement),

@@ -10,13 +10,13 @@ mod cli_audit;
 mod cli_consensus;
 /// Consensus methods on real crowdsourcing data against crowd-kit.
 mod consensus_datasets;
+/// Feedback statistics (ICC, Kendall's W, rank correlations, binomial test) against
+/// published examples and pingouin / scipy oracles.
+mod feedback;
 /// Platform pitfalls of shared/formats.md §10.
 mod format_pitfalls;
 /// One batch in every platform format gives the canonical dataset.
 mod formats;
-/// Feedback statistics (ICC, Kendall's W, rank correlations, binomial test) against
-/// published examples and pingouin / scipy oracles.
-mod feedback;
 /// Runs the binary and compares output.
 mod harness;
 /// Malformed inputs: exact messages and exit codes.

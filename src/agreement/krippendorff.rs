@@ -156,8 +156,7 @@ fn units(r: &Ratings) -> Units {
         offsets: vec![0],
         entries: Vec::new(),
     };
-    let mut seen: std::collections::HashMap<&[(u32, u32)], u32> =
-        std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<&[(u32, u32)], u32> = std::collections::HashMap::new();
     for i in 0..r.n() {
         let m = r.r[i];
         if m < 2 {

@@ -174,7 +174,11 @@ fn e_step(p: &Problem, params: &Params, post: &mut [f64]) -> f64 {
                     // One exp per label, and a single one shared by all labels nobody gave
                     // (their values are all exactly `base`): the same terms are summed.
                     let all_given = k > 64 || given.count_ones() as usize == k;
-                    let shared = if all_given { f64::NAN } else { (base - max).exp() };
+                    let shared = if all_given {
+                        f64::NAN
+                    } else {
+                        (base - max).exp()
+                    };
                     for (l, v) in row.iter_mut().enumerate() {
                         *v = if !all_given && given & (1u64 << l) == 0 {
                             shared

@@ -19,6 +19,7 @@ mod label_studio;
 mod label_studio_min;
 mod labelbox;
 mod mturk;
+mod parallel;
 mod prodigy;
 mod sagemaker;
 mod toloka;
@@ -157,7 +158,9 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         }
         let bytes = read_input(path)?;
         let format = detect::detect(path, &bytes, opts.format);
+        let parallel_rows = parallel::read(path, &bytes, format, opts, &mut sink);
         let rows = match format {
+            _ if parallel_rows.is_some() => parallel_rows.unwrap_or_default(),
             Format::Csv | Format::Tsv => delimited::read(path, &bytes, format, opts, &mut sink)?,
             Format::Jsonl => jsonl::read(path, &bytes, &mut sink)?,
             Format::LabelStudio => label_studio::read(path, &bytes, opts, &mut sink)?,
