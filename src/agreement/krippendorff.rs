@@ -294,6 +294,8 @@ pub(crate) fn alpha_for_ratings(
         return out;
     }
     let exact = u.sums_are_exact(r);
+    let small: Option<Vec<u8>> =
+        (u.n_patterns() <= 256).then(|| u.pattern.iter().map(|&p| p as u8).collect());
     let reps: Vec<Option<f64>> = (0..bootstrap as u64)
         .into_par_iter()
         .map_init(
@@ -305,9 +307,30 @@ pub(crate) fn alpha_for_ratings(
                     // Every partial sum is exact, so counting the draws per pattern and
                     // adding count × value gives the very same bits as adding draw by draw.
                     drawn.fill(0);
-                    for _ in 0..n_units {
-                        let i = rng.random_range(0..n_units);
-                        drawn[u.pattern[i] as usize] += 1;
+                    match &small {
+                        // One byte per unit keeps the random lookups in cache.
+                        Some(pattern) => {
+                            // Draw a block of indices first, then look them up: the lookups
+                            // are independent, so the CPU overlaps their cache misses.
+                            let mut block = [0usize; 256];
+                            let mut left = n_units;
+                            while left > 0 {
+                                let m = left.min(block.len());
+                                for slot in &mut block[..m] {
+                                    *slot = rng.random_range(0..n_units);
+                                }
+                                for &i in &block[..m] {
+                                    drawn[pattern[i] as usize] += 1;
+                                }
+                                left -= m;
+                            }
+                        }
+                        None => {
+                            for _ in 0..n_units {
+                                let i = rng.random_range(0..n_units);
+                                drawn[u.pattern[i] as usize] += 1;
+                            }
+                        }
                     }
                     for (p, &times) in drawn.iter().enumerate() {
                         if times > 0 {
