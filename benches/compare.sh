@@ -64,7 +64,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 ingest_secs() { # file -> wall seconds of the ingest stage (median of REPEAT)
     for _ in $(seq "$REPEAT"); do
-        LABELAUDIT_TIMINGS=1 "$BIN" audit --bootstrap 0 --method majority-vote --json "$1" \
+        LABELAUDIT_TIMINGS=1 "$BIN" consensus --method majority-vote "$1" \
             2>&1 >/dev/null | awk '$2 == "ingest" { print $3 }'
     done | median
 }

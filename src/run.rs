@@ -144,7 +144,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         }
         Command::Consensus(args) => {
             configure_threads(args.input.threads)?;
-            let loaded = ingest::load(&args.input.files, &args.input.ingest_options()?)?;
+            let ingest_options = args.input.ingest_options()?;
+            let loaded = stage("ingest", || {
+                ingest::load(&args.input.files, &ingest_options)
+            })?;
             let options = ConsensusOptions {
                 method: args.method,
                 use_gold: true,

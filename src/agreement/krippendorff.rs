@@ -145,7 +145,7 @@ impl Units {
         if frac_bits > 40 {
             return false;
         }
-        let bound = (self.n_units() as u128) * u128::from(max_m) << frac_bits;
+        let bound = ((self.n_units() as u128) * u128::from(max_m)) << frac_bits;
         bound < (1u128 << 53)
     }
 }
