@@ -57,7 +57,7 @@ gen() { # rows -> directory with annotations.csv, gold.csv and annotations.jsonl
 secs() { # command... -> wall seconds of one run (output discarded)
     local t0 t1
     t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc -l | xargs printf '%.3f'
+    echo "$t1 - $t0" | bc -l | xargs printf '%.3f\n'
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
