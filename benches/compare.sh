@@ -96,7 +96,10 @@ for rows in "${SIZES[@]}"; do
         "$PYTHON" benches/python_pipeline.py "$csv" "$dir/gold.csv" > "$dir/python.json"
         py=$(echo "$(date +%s.%N) - $t0" | bc -l | xargs printf '%.3f')
     fi
-    ratio=$(echo "$ing / $cat_s" | bc -l | xargs printf '%.1f')
+    ratio=-
+    if [ "$(echo "$cat_s > 0" | bc -l)" = 1 ]; then
+        ratio=$(echo "$ing / $cat_s" | bc -l | xargs printf '%.1f')
+    fi
     printf '%-10s %-9s %-10s %-9s %-9s %-9s %-9s %-9s %-10s %-9s\n' "$rows" "$mb" "$wall" "$peak" \
         "$cat_s" "$ing" "$ratio" "$jcat_s" "$jing" "$py"
     if [ "$py" != "-" ]; then

@@ -393,6 +393,19 @@ impl DatasetBuilder {
         self.empty_label += other.empty_label;
     }
 
+    /// Whether nothing has been added yet.
+    pub fn is_empty(&self) -> bool {
+        self.items.names.is_empty()
+            && self.annotators.names.is_empty()
+            && self.labels.names.is_empty()
+            && self.pending.is_empty()
+            && self.gold.is_empty()
+            && self.gold_conflict.is_none()
+            && self.empty_label == 0
+            && !self.has_duration
+            && !self.has_submitted
+    }
+
     /// Whether any row so far carried a gold label (see [`DatasetBuilder::append`]).
     pub fn has_gold(&self) -> bool {
         !self.gold.is_empty() || self.gold_conflict.is_some()

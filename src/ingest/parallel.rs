@@ -91,7 +91,13 @@ pub(crate) fn read_chunked(
 
 /// Append `part`'s rows and skip counts to `into` (`part` was read after `into`).
 fn absorb(into: &mut RecordSink<'_>, part: RecordSink<'_>) {
-    into.builder.append(part.builder);
+    if into.builder.is_empty() {
+        // The first input: take the builder as it is rather than re-interning every name
+        // (which would hold two copies of every name at the peak).
+        into.builder = part.builder;
+    } else {
+        into.builder.append(part.builder);
+    }
     for (reason, n) in part.skipped_by_reason {
         *into.skipped_by_reason.entry(reason).or_insert(0) += n;
     }
