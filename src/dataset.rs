@@ -235,7 +235,7 @@ impl std::fmt::Display for BuildError {
 /// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
 #[derive(Debug, Default)]
 struct Interner {
-    ids: HashMap<Box<str>, u32>,
+    ids: ahash::AHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
 }
 
@@ -269,8 +269,20 @@ impl Interner {
                 }
                 idx.sort_by_key(|&i| rank[&*self.names[i as usize]]);
             }
-            None => idx
-                .sort_by(|&a, &b| canonical_cmp(&self.names[a as usize], &self.names[b as usize])),
+            None => {
+                // canonical_cmp with each name's number parsed once, not once per comparison.
+                let numbers: Vec<Option<f64>> =
+                    self.names.iter().map(|n| parse_number(n)).collect();
+                idx.sort_by(|&a, &b| {
+                    let (na, nb) = (&self.names[a as usize], &self.names[b as usize]);
+                    match (numbers[a as usize], numbers[b as usize]) {
+                        (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| na.cmp(nb)),
+                        (Some(_), None) => Ordering::Less,
+                        (None, Some(_)) => Ordering::Greater,
+                        (None, None) => na.cmp(nb),
+                    }
+                })
+            }
         }
         let mut remap = vec![0u32; idx.len()];
         for (new, &old) in idx.iter().enumerate() {
@@ -355,6 +367,50 @@ impl DatasetBuilder {
         });
     }
 
+    /// Append the rows of `other`, read from input that follows this builder's rows (a
+    /// parallel reader builds one builder per chunk and appends them in file order).
+    /// The result is the builder that pushing `other`'s rows here would give: ids are
+    /// canonicalised by `build`, and annotations keep their input order. `other` must not
+    /// hold gold labels (readers with gold columns stay sequential).
+    pub fn append(&mut self, other: DatasetBuilder) {
+        debug_assert!(other.gold.is_empty() && other.gold_conflict.is_none());
+        let remap = |global: &mut Interner, local: Interner| -> Vec<u32> {
+            local.names.iter().map(|n| global.intern(n)).collect()
+        };
+        let items = remap(&mut self.items, other.items);
+        let annotators = remap(&mut self.annotators, other.annotators);
+        let labels = remap(&mut self.labels, other.labels);
+        self.pending.reserve(other.pending.len());
+        self.pending
+            .extend(other.pending.into_iter().map(|p| PendingAnnotation {
+                item: items[p.item as usize],
+                annotator: annotators[p.annotator as usize],
+                label: labels[p.label as usize],
+                ..p
+            }));
+        self.has_duration |= other.has_duration;
+        self.has_submitted |= other.has_submitted;
+        self.empty_label += other.empty_label;
+    }
+
+    /// Whether nothing has been added yet.
+    pub fn is_empty(&self) -> bool {
+        self.items.names.is_empty()
+            && self.annotators.names.is_empty()
+            && self.labels.names.is_empty()
+            && self.pending.is_empty()
+            && self.gold.is_empty()
+            && self.gold_conflict.is_none()
+            && self.empty_label == 0
+            && !self.has_duration
+            && !self.has_submitted
+    }
+
+    /// Whether any row so far carried a gold label (see [`DatasetBuilder::append`]).
+    pub fn has_gold(&self) -> bool {
+        !self.gold.is_empty() || self.gold_conflict.is_some()
+    }
+
     /// Mark an item as gold with a known label (from a separate gold file).
     pub fn set_gold(&mut self, item: &str, label: &str) {
         let item = self.items.intern(item);
@@ -372,26 +428,42 @@ impl DatasetBuilder {
         let (annotators, annotator_map) = self.annotators.canonical(None)?;
         let (labels, label_map) = self.labels.canonical(label_order)?;
 
-        let mut pending: Vec<(usize, PendingAnnotation)> = self
-            .pending
-            .into_iter()
-            .map(|mut p| {
-                p.item = item_map[p.item as usize];
-                p.annotator = annotator_map[p.annotator as usize];
-                p.label = label_map[p.label as usize];
-                p
-            })
-            .enumerate()
-            .collect();
         // Sort by (item, annotator, submitted, input order): the last of each run wins.
-        pending.sort_unstable_by(|(ia, a), (ib, b)| {
-            (a.item, a.annotator, a.submitted_at_ms, ia).cmp(&(
-                b.item,
-                b.annotator,
-                b.submitted_at_ms,
-                ib,
-            ))
-        });
+        // A stable counting sort by item keeps input order within an item; each item's few
+        // annotations are then sorted by the rest of the key (a total order, so the result
+        // is the one a full sort gives).
+        let mut by_item = vec![0usize; items.len() + 1];
+        for p in &self.pending {
+            by_item[item_map[p.item as usize] as usize + 1] += 1;
+        }
+        for i in 0..items.len() {
+            by_item[i + 1] += by_item[i];
+        }
+        let mut next = by_item.clone();
+        let empty = (
+            0usize,
+            PendingAnnotation {
+                item: 0,
+                annotator: 0,
+                label: 0,
+                duration_s: 0.0,
+                submitted_at_ms: 0,
+            },
+        );
+        let mut pending = vec![empty; self.pending.len()];
+        for (input, mut p) in self.pending.into_iter().enumerate() {
+            p.item = item_map[p.item as usize];
+            p.annotator = annotator_map[p.annotator as usize];
+            p.label = label_map[p.label as usize];
+            let slot = &mut next[p.item as usize];
+            pending[*slot] = (input, p);
+            *slot += 1;
+        }
+        for w in by_item.windows(2) {
+            pending[w[0]..w[1]].sort_unstable_by(|(ia, a), (ib, b)| {
+                (a.annotator, a.submitted_at_ms, ia).cmp(&(b.annotator, b.submitted_at_ms, ib))
+            });
+        }
         let mut kept: Vec<PendingAnnotation> = Vec::with_capacity(pending.len());
         let mut duplicate = 0u64;
         for (_, p) in pending {

@@ -17,6 +17,7 @@ pub mod report;
 pub mod run;
 pub mod simulate;
 pub mod tasks;
+pub mod timings;
 
 pub use dataset::{Dataset, Level};
 pub use error::{Error, Result};

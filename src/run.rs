@@ -20,6 +20,7 @@ use crate::report::export::{self, Document};
 use crate::report::{self, AuditReport, ConsensusSummary, InputSummary, Report};
 use crate::simulate::{self, SimConfig};
 use crate::tasks::{self, load::TaskLoad};
+use crate::timings::stage;
 
 /// What a finished run means for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,14 +165,14 @@ pub fn assess_batch_with(
             },
         )
     };
-    let model = infer(method);
+    let model = stage("consensus", || infer(method));
     let spam = if method == Method::Mace {
         model.spam_probability.clone()
     } else {
-        infer(Method::Mace).spam_probability
+        stage("consensus_mace", || infer(Method::Mace)).spam_probability
     };
     progress.stage("signals");
-    let (loo_label, loo_share) = quality::leave_one_out_majority(ds);
+    let (loo_label, loo_share) = stage("loo_majority", || quality::leave_one_out_majority(ds));
     let view = ConsensusView {
         item_label: &model.labels,
         item_confidence: &model.confidence,
@@ -180,7 +181,7 @@ pub fn assess_batch_with(
         annotator_accuracy: Some(&model.annotator_accuracy),
         spam_probability: spam.as_deref(),
     };
-    let mut quality = quality::assess_with(ds, &view, policy, extra);
+    let mut quality = stage("quality", || quality::assess_with(ds, &view, policy, extra));
     if let Some(confusion) = &model.confusion {
         let q = model.n_labels;
         for a in &mut quality.annotators {
@@ -209,7 +210,7 @@ pub fn audit(
 ) -> AuditReport {
     let ds = &loaded.dataset;
     progress.stage("agreement");
-    let agreement = agreement::compute(ds, agreement_options);
+    let agreement = stage("agreement", || agreement::compute(ds, agreement_options));
     let run = assess_batch(ds, method, agreement_options.seed, policy, progress);
     AuditReport {
         schema_version: report::SCHEMA_VERSION,
@@ -284,7 +285,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                     t.name()
                 )));
             }
-            let (_, loaded) = load_input(&args.input)?;
+            let (_, loaded) = stage("ingest", || load_input(&args.input))?;
             let options = ConsensusOptions {
                 method: args.method,
                 use_gold: true,
@@ -315,7 +316,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let progress = Progress::new(!args.input.quiet);
             let policy = load_policy(args.policy.as_deref())?;
             progress.stage("reading");
-            let report = match tasks::load::load(&args.input)? {
+            let report = match stage("ingest", || tasks::load::load(&args.input))? {
                 TaskLoad::Classification(ingest_options, loaded) => audit(
                     &loaded,
                     &agreement_options(ingest_options.level, &args.agreement),

@@ -278,17 +278,32 @@ pub fn simulate(cfg: &SimConfig) -> Simulation {
             };
             order.push((key + 2.0 * rng.random::<f64>(), a));
         }
-        order.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        let by_key = |x: &(f64, usize), y: &(f64, usize)| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1));
+        // The order is total, so the smallest `head` keys sorted are exactly the first `head`
+        // of the full sort: choose from them, and sort everything only if they run out.
+        let head = (4 * overlap + 4 * group_size + 16).min(order.len());
+        if head < order.len() {
+            order.select_nth_unstable_by(head - 1, by_key);
+        }
+        order[..head].sort_by(by_key);
         let mut chosen: Vec<usize> = Vec::with_capacity(overlap);
-        for &(_, a) in &order {
-            let need = overlap - chosen.len();
-            if need == 0 {
-                break;
+        let pick = |chosen: &mut Vec<usize>, candidates: &[(f64, usize)]| {
+            for &(_, a) in candidates {
+                let need = overlap - chosen.len();
+                if need == 0 {
+                    return true;
+                }
+                if followers[a].len() < need {
+                    chosen.push(a);
+                    chosen.extend(&followers[a]);
+                }
             }
-            if followers[a].len() < need {
-                chosen.push(a);
-                chosen.extend(&followers[a]);
-            }
+            overlap == chosen.len()
+        };
+        if !pick(&mut chosen, &order[..head]) && head < order.len() {
+            chosen.clear();
+            order.sort_by(by_key);
+            pick(&mut chosen, &order);
         }
         for a in chosen {
             load[a] += 1.0;
@@ -370,7 +385,10 @@ pub fn simulate(cfg: &SimConfig) -> Simulation {
                     }
                 }
             };
-            answer.insert((a, item), label);
+            // Only leaders' answers are ever looked up (by their followers).
+            if !followers[a].is_empty() {
+                answer.insert((a, item), label);
+            }
             let duration = p.median_s * (0.45 * normal(&mut rng)).exp();
             let gap = -4.0 * rng.random::<f64>().max(1e-12).ln();
             if k > 0 && k % 50 == 0 {

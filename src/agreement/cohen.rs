@@ -10,6 +10,7 @@
 //! enumerated from the items (never from all annotator pairs), so a pair exists only if it
 //! shares an item. The p-value is two-sided, standard normal, with the SE under H0: κ = 0.
 
+use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::cac::PE_EPS;
@@ -232,49 +233,71 @@ pub(crate) fn pairwise(
     values: &[f64],
     min_shared: usize,
 ) -> Vec<PairKappa> {
-    // One record per (pair, shared item); sorting groups the pairs. Memory is Σ_i m_i².
-    let mut rec: Vec<(u64, u32, u32)> = Vec::new();
+    // Pairs are found through items, one first annotator `a` at a time: a's records
+    // (b, label of a, label of b) for every co-annotator b > a are sorted, which groups
+    // the pairs. Work is Σ_i m_i² (never all A² pairs) and memory is one annotator's
+    // records per thread, not one record per (pair, shared item) for the whole batch.
+    // Output is in (a, b) order whatever the thread count.
+    let mut offsets = vec![0usize; r.n_raters + 1];
+    for &(a, _) in &r.rater_cat {
+        offsets[a as usize + 1] += 1;
+    }
+    for a in 0..r.n_raters {
+        offsets[a + 1] += offsets[a];
+    }
+    let mut next = offsets.clone();
+    // (item, category) of each annotator's ratings, in item order.
+    let mut own = vec![(0u32, 0u32); r.rater_cat.len()];
     for i in 0..r.n() {
-        let rs = r.item_ratings(i);
-        for x in 0..rs.len() {
-            for y in x + 1..rs.len() {
-                let ((a, la), (b, lb)) = if rs[x].0 < rs[y].0 {
-                    (rs[x], rs[y])
-                } else {
-                    (rs[y], rs[x])
-                };
-                rec.push(((u64::from(a) << 32) | u64::from(b), la, lb));
+        for &(a, c) in r.item_ratings(i) {
+            own[next[a as usize]] = (i as u32, c);
+            next[a as usize] += 1;
+        }
+    }
+    let weighted = level != Level::Nominal;
+    let per_annotator: Vec<Vec<PairKappa>> = (0..r.n_raters)
+        .into_par_iter()
+        .map_init(Vec::new, |rec: &mut Vec<(u32, u32, u32)>, a| {
+            rec.clear();
+            for &(i, la) in &own[offsets[a]..offsets[a + 1]] {
+                for &(b, lb) in r.item_ratings(i as usize) {
+                    if b as usize > a {
+                        rec.push((b, la, lb));
+                    }
+                }
             }
-        }
-    }
-    rec.sort_unstable();
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < rec.len() {
-        let key = rec[start].0;
-        let mut end = start;
-        while end < rec.len() && rec[end].0 == key {
-            end += 1;
-        }
-        let shared = end - start;
-        if shared >= min_shared.max(1) {
-            let la: Vec<u32> = rec[start..end].iter().map(|t| t.1).collect();
-            let lb: Vec<u32> = rec[start..end].iter().map(|t| t.2).collect();
-            let weighted = level != Level::Nominal;
-            out.push(PairKappa {
-                a: (key >> 32) as u32,
-                b: key as u32,
-                shared,
-                kappa: to_estimate(cohen_kappa(&la, &lb, KappaWeights::Unweighted)),
-                linear: weighted
-                    .then(|| to_estimate(cohen_kappa(&la, &lb, KappaWeights::Linear(values)))),
-                quadratic: weighted
-                    .then(|| to_estimate(cohen_kappa(&la, &lb, KappaWeights::Quadratic(values)))),
-            });
-        }
-        start = end;
-    }
-    out
+            rec.sort_unstable();
+            let mut out = Vec::new();
+            let mut start = 0;
+            while start < rec.len() {
+                let b = rec[start].0;
+                let mut end = start;
+                while end < rec.len() && rec[end].0 == b {
+                    end += 1;
+                }
+                let shared = end - start;
+                if shared >= min_shared.max(1) {
+                    let la: Vec<u32> = rec[start..end].iter().map(|t| t.1).collect();
+                    let lb: Vec<u32> = rec[start..end].iter().map(|t| t.2).collect();
+                    out.push(PairKappa {
+                        a: a as u32,
+                        b,
+                        shared,
+                        kappa: to_estimate(cohen_kappa(&la, &lb, KappaWeights::Unweighted)),
+                        linear: weighted.then(|| {
+                            to_estimate(cohen_kappa(&la, &lb, KappaWeights::Linear(values)))
+                        }),
+                        quadratic: weighted.then(|| {
+                            to_estimate(cohen_kappa(&la, &lb, KappaWeights::Quadratic(values)))
+                        }),
+                    });
+                }
+                start = end;
+            }
+            out
+        })
+        .collect();
+    per_annotator.into_iter().flatten().collect()
 }
 
 /// Light's kappa: the mean of the defined pairwise (unweighted) kappas. No SE: there is

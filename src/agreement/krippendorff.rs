@@ -76,23 +76,100 @@ pub fn krippendorff_alpha(
     alpha_for_ratings(&r, level, &values, bootstrap, seed)
 }
 
-/// Precomputed coincidence contributions of each pairable unit.
+/// Precomputed coincidence contributions of each pairable unit, deduplicated: a unit's
+/// contributions depend only on its category counts, and real batches have few distinct
+/// count patterns (126 for five ratings over five labels), so each unit stores a pattern id
+/// and the patterns' entry lists stay in cache during the bootstrap. Entries are added in
+/// exactly the order of the per-unit lists, so sums are bit-identical to them.
 struct Units {
+    /// Pattern of each pairable unit, in unit order.
+    pattern: Vec<u32>,
+    /// `offsets[p]..offsets[p + 1]` is the range of pattern `p` in `entries`.
     offsets: Vec<usize>,
     entries: Vec<(u32, u32, f64)>,
 }
 
+impl Units {
+    fn n_units(&self) -> usize {
+        self.pattern.len()
+    }
+
+    fn n_patterns(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    fn pattern_entries(&self, p: usize) -> &[(u32, u32, f64)] {
+        &self.entries[self.offsets[p]..self.offsets[p + 1]]
+    }
+
+    fn entries(&self, unit: usize) -> &[(u32, u32, f64)] {
+        self.pattern_entries(self.pattern[unit] as usize)
+    }
+
+    /// Whether floating-point sums of any bootstrap replicate are exact whatever the order.
+    ///
+    /// An entry is pairs / (m − 1) with integer pairs; when the odd part of m − 1 divides
+    /// pairs for every entry, every value is a dyadic rational with at most `T` fractional
+    /// bits (T = the largest power of two in any m − 1), represented exactly. A replicate's
+    /// slot never exceeds Σ_units m_u ≤ n_units · max m; if that times 2^T stays below 2^53,
+    /// every partial sum (and every count × value) is an exact multiple of 2^-T.
+    fn sums_are_exact(&self, r: &Ratings) -> bool {
+        let mut frac_bits = 0u32;
+        let mut max_m = 0u64;
+        for i in 0..r.n() {
+            let m = r.r[i];
+            if m < 2 {
+                continue;
+            }
+            max_m = max_m.max(u64::from(m));
+            let denom = u64::from(m - 1);
+            let tz = denom.trailing_zeros();
+            let odd = denom >> tz;
+            frac_bits = frac_bits.max(tz);
+            if odd != 1 {
+                let item = r.item(i);
+                for &(c, xc) in item {
+                    for &(k, xk) in item {
+                        let pairs = if c == k {
+                            u64::from(xc) * u64::from(xc.saturating_sub(1))
+                        } else {
+                            u64::from(xc) * u64::from(xk)
+                        };
+                        if pairs % odd != 0 {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        if frac_bits > 40 {
+            return false;
+        }
+        let bound = ((self.n_units() as u128) * u128::from(max_m)) << frac_bits;
+        bound < (1u128 << 53)
+    }
+}
+
 fn units(r: &Ratings) -> Units {
     let mut u = Units {
+        pattern: Vec::new(),
         offsets: vec![0],
         entries: Vec::new(),
     };
+    let mut seen: std::collections::HashMap<&[(u32, u32)], u32> = std::collections::HashMap::new();
     for i in 0..r.n() {
         let m = r.r[i];
         if m < 2 {
             continue;
         }
         let item = r.item(i);
+        if let Some(&p) = seen.get(item) {
+            u.pattern.push(p);
+            continue;
+        }
+        let p = (u.offsets.len() - 1) as u32;
+        seen.insert(item, p);
+        u.pattern.push(p);
         let denom = f64::from(m - 1);
         for &(c, xc) in item {
             for &(k, xk) in item {
@@ -182,10 +259,12 @@ pub(crate) fn alpha_for_ratings(
 ) -> AlphaEstimate {
     let q = r.q;
     let u = units(r);
-    let n_units = u.offsets.len() - 1;
+    let n_units = u.n_units();
     let mut o = vec![0.0; q * q];
-    for &(c, k, v) in &u.entries {
-        o[c as usize * q + k as usize] += v;
+    for i in 0..n_units {
+        for &(c, k, v) in u.entries(i) {
+            o[c as usize * q + k as usize] += v;
+        }
     }
     let n_values: usize = (0..r.n())
         .filter(|&i| r.r[i] >= 2)
@@ -214,19 +293,63 @@ pub(crate) fn alpha_for_ratings(
     if bootstrap == 0 {
         return out;
     }
+    let exact = u.sums_are_exact(r);
+    let small: Option<Vec<u8>> =
+        (u.n_patterns() <= 256).then(|| u.pattern.iter().map(|&p| p as u8).collect());
     let reps: Vec<Option<f64>> = (0..bootstrap as u64)
         .into_par_iter()
-        .map(|rep| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ splitmix64(rep));
-            let mut o = vec![0.0; q * q];
-            for _ in 0..n_units {
-                let i = rng.random_range(0..n_units);
-                for &(c, k, v) in &u.entries[u.offsets[i]..u.offsets[i + 1]] {
-                    o[c as usize * q + k as usize] += v;
+        .map_init(
+            || vec![0u32; u.n_patterns()],
+            |drawn, rep| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ splitmix64(rep));
+                let mut o = vec![0.0; q * q];
+                if exact {
+                    // Every partial sum is exact, so counting the draws per pattern and
+                    // adding count × value gives the very same bits as adding draw by draw.
+                    drawn.fill(0);
+                    match &small {
+                        // One byte per unit keeps the random lookups in cache.
+                        Some(pattern) => {
+                            // Draw a block of indices first, then look them up: the lookups
+                            // are independent, so the CPU overlaps their cache misses.
+                            let mut block = [0usize; 256];
+                            let mut left = n_units;
+                            while left > 0 {
+                                let m = left.min(block.len());
+                                for slot in &mut block[..m] {
+                                    *slot = rng.random_range(0..n_units);
+                                }
+                                for &i in &block[..m] {
+                                    drawn[pattern[i] as usize] += 1;
+                                }
+                                left -= m;
+                            }
+                        }
+                        None => {
+                            for _ in 0..n_units {
+                                let i = rng.random_range(0..n_units);
+                                drawn[u.pattern[i] as usize] += 1;
+                            }
+                        }
+                    }
+                    for (p, &times) in drawn.iter().enumerate() {
+                        if times > 0 {
+                            for &(c, k, v) in u.pattern_entries(p) {
+                                o[c as usize * q + k as usize] += f64::from(times) * v;
+                            }
+                        }
+                    }
+                } else {
+                    for _ in 0..n_units {
+                        let i = rng.random_range(0..n_units);
+                        for &(c, k, v) in u.entries(i) {
+                            o[c as usize * q + k as usize] += v;
+                        }
+                    }
                 }
-            }
-            alpha_from_coincidences(&o, q, level, values)
-        })
+                alpha_from_coincidences(&o, q, level, values)
+            },
+        )
         .collect();
     let mut vals: Vec<f64> = reps.into_iter().flatten().collect();
     out.n_replicates = vals.len();

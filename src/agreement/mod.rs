@@ -303,10 +303,13 @@ pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
     let fleiss_kappa = cac::fleiss(&ratings, &level_w);
     let brennan_prediger = cac::brennan_prediger(&ratings, &level_w);
     let conger_kappa = conger::conger(&ratings, &level_w);
-    let alpha =
-        krippendorff::alpha_for_ratings(&ratings, opts.level, &values, opts.bootstrap, opts.seed);
+    let alpha = crate::timings::stage("  krippendorff", || {
+        krippendorff::alpha_for_ratings(&ratings, opts.level, &values, opts.bootstrap, opts.seed)
+    });
 
-    let pair_set = cohen::pairwise(&ratings, opts.level, &values, opts.min_shared);
+    let pair_set = crate::timings::stage("  cohen_pairs", || {
+        cohen::pairwise(&ratings, opts.level, &values, opts.min_shared)
+    });
     let n2 = ratings.r.iter().filter(|&&m| m >= 2).count();
     let light_kappa = cohen::light(&pair_set, n2);
     let pairs = pair_set

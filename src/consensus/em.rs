@@ -133,6 +133,7 @@ pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> E
         }
         loss = new_loss;
     }
+    crate::timings::note(|| format!("em: {} iterations", fit.iterations));
     fit.post = post;
     fit.priors = priors;
     fit.log_err = log_err;

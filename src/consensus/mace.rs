@@ -67,6 +67,9 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
                     break;
                 }
             }
+            crate::timings::note(|| {
+                format!("mace restart {restart}: {iterations} iterations, ll {ll}")
+            });
             // Strictly better only: ties keep the earlier restart.
             if best.as_ref().is_none_or(|b| ll > b.0) {
                 best = Some((ll, params, iterations, converged));
@@ -149,25 +152,44 @@ fn e_step(p: &Problem, params: &Params, post: &mut [f64]) -> f64 {
                 }
                 row.fill(0.0);
                 let mut base = -log_k;
+                // Labels given on this item (k ≤ 64); the others all end up exactly `base`.
+                let mut given = 0u64;
                 for pos in range {
-                    let i = p.ds.annotator[pos] as usize * k + p.obs[pos] as usize;
+                    let l = p.obs[pos] as usize;
+                    let i = p.ds.annotator[pos] as usize * k + l;
                     base += log_spam[i];
-                    row[p.obs[pos] as usize] += log_gain[i];
+                    row[l] += log_gain[i];
+                    given |= 1u64.checked_shl(l as u32).unwrap_or(0);
                 }
                 for v in row.iter_mut() {
                     *v += base;
                 }
-                let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let z: f64 = row.iter().map(|v| (v - max).exp()).sum();
                 let gold = p.gold[item];
                 if gold != NO_LABEL {
                     ll += row[gold as usize];
                     row.fill(0.0);
                     row[gold as usize] = 1.0;
                 } else {
+                    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    // One exp per label, and a single one shared by all labels nobody gave
+                    // (their values are all exactly `base`): the same terms are summed.
+                    let all_given = k > 64 || given.count_ones() as usize == k;
+                    let shared = if all_given {
+                        f64::NAN
+                    } else {
+                        (base - max).exp()
+                    };
+                    for (l, v) in row.iter_mut().enumerate() {
+                        *v = if !all_given && given & (1u64 << l) == 0 {
+                            shared
+                        } else {
+                            (*v - max).exp()
+                        };
+                    }
+                    let z: f64 = row.iter().sum();
                     ll += max + z.ln();
                     for v in row.iter_mut() {
-                        *v = (*v - max).exp() / z;
+                        *v /= z;
                     }
                 }
             }
@@ -186,12 +208,18 @@ fn m_step(p: &Problem, old: &Params, post: &[f64]) -> Params {
     let width = k + 2;
     let starts: Vec<usize> = (0..=n_ann).map(|a| a * width).collect();
     let mut counts = vec![0.0; n_ann * width];
+    // P(spamming | T = l) = spam·ξ / (spam·ξ + know); when T ≠ l it must be spam. It depends
+    // only on (annotator, label): tabulate it once instead of once per annotation.
+    let spam_if_right_table: Vec<f64> = (0..old.strategy.len())
+        .map(|i| {
+            let spam_part = old.spam[i / k] * old.strategy[i];
+            spam_part / (spam_part + old.know[i / k])
+        })
+        .collect();
     annotator_sums(p, &starts, &mut counts, |a, item, label, slot| {
         let l = label as usize;
         let right = post[item * k + l];
-        let spam_part = old.spam[a] * old.strategy[a * k + l];
-        // P(spamming | T = l) = spam·ξ / (spam·ξ + know); when T ≠ l it must be spam.
-        let spam_if_right = spam_part / (spam_part + old.know[a]);
+        let spam_if_right = spam_if_right_table[a * k + l];
         let spam = (1.0 - right) + right * spam_if_right;
         slot[0] += spam;
         slot[1] += right * (1.0 - spam_if_right);

@@ -74,6 +74,15 @@ impl HygieneTracker {
     }
 
     /// Remember how an annotation label was spelled before cleaning.
+    /// Add the counts of a tracker that read a later part of the same input.
+    pub fn absorb(&mut self, other: HygieneTracker) {
+        self.trimmed += other.trimmed;
+        self.nfc += other.nfc;
+        for (label, n) in other.raw_labels {
+            *self.raw_labels.entry(label).or_insert(0) += n;
+        }
+    }
+
     pub fn saw_label(&mut self, raw: &str) {
         if let Some(n) = self.raw_labels.get_mut(raw) {
             *n += 1;

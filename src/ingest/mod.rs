@@ -21,6 +21,7 @@ mod label_studio;
 mod label_studio_min;
 mod labelbox;
 mod mturk;
+mod parallel;
 mod prodigy;
 mod sagemaker;
 mod sink;
@@ -210,7 +211,12 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         let bytes = read_input(path)?;
         let format = detect::detect(path, &bytes, opts.format);
         let (invalid_before, accepted_before) = (sink.invalid.len(), sink.accepted);
-        let rows = read_file(path, &bytes, format, opts, &mut sink)?;
+        // Large canonical files are read in parallel chunks; anything unusual (quotes, gold
+        // rows, an invalid record) falls back to the sequential reader, which locates it.
+        let rows = match parallel::read(path, &bytes, format, opts, &mut sink) {
+            Some(rows) => rows,
+            None => read_file(path, &bytes, format, opts, &mut sink)?,
+        };
         if sink.accepted == accepted_before {
             if let Some(first) = sink.invalid.get(invalid_before) {
                 return Err(nothing_valid(first, sink.invalid.len() - invalid_before));

@@ -35,7 +35,7 @@ pub(crate) struct RecordSink<'o> {
     pub(super) skipped_by_reason: BTreeMap<String, u64>,
     /// Gold label per item as first given (platform reference answers and `gold` columns),
     /// so that a second, different one is a located error rather than a silent overwrite.
-    gold: BTreeMap<String, String>,
+    pub(super) gold: BTreeMap<String, String>,
     pub(super) hygiene: HygieneTracker,
     pub(super) invalid: Vec<InvalidRecord>,
     /// Records that passed validation (kept or counted as a status skip).

@@ -14,8 +14,7 @@
 //! expectation. The count is tested against a Poisson with the summed mean (conservative for
 //! a Poisson-binomial).
 
-use std::collections::HashMap;
-
+use rayon::prelude::*;
 use statrs::distribution::{DiscreteCDF, Poisson};
 
 use super::Policy;
@@ -58,22 +57,44 @@ pub fn poisson_sf_ge(k: u64, lambda: f64) -> f64 {
 
 /// Shared-item counts of all co-annotating pairs `(a < b)`, sorted by pair.
 pub fn shared_counts(ds: &Dataset, max_per_item: usize) -> Vec<((u32, u32), u32)> {
-    let mut counts: HashMap<(u32, u32), u32> = HashMap::new();
-    for item in 0..ds.n_items() {
-        let anns = ds.item_annotators(item);
-        if anns.len() > max_per_item {
-            continue;
-        }
-        for (i, &a) in anns.iter().enumerate() {
-            for &b in &anns[i + 1..] {
-                let key = if a < b { (a, b) } else { (b, a) };
-                *counts.entry(key).or_insert(0) += 1;
+    shared_counts_at_least(ds, max_per_item, 1)
+}
+
+/// Shared-item counts of the co-annotating pairs `(a < b)` sharing at least `min_shared`
+/// items (counting items with at most `max_per_item` annotators), sorted by pair.
+///
+/// Pairs are found through items, one first annotator at a time (its co-annotators sorted
+/// and counted), so work is Σ_i m_i² and memory is one annotator's partners per thread plus
+/// the pairs kept: never all A² pairs, nor every pair that shares a single item.
+pub fn shared_counts_at_least(
+    ds: &Dataset,
+    max_per_item: usize,
+    min_shared: usize,
+) -> Vec<((u32, u32), u32)> {
+    let index = ds.by_annotator();
+    let item_of = ds.annotation_items();
+    let per_annotator: Vec<Vec<((u32, u32), u32)>> = (0..ds.n_annotators())
+        .into_par_iter()
+        .map_init(Vec::new, |partners: &mut Vec<u32>, a| {
+            partners.clear();
+            for &pos in index.positions(a) {
+                let anns = ds.item_annotators(item_of[pos as usize] as usize);
+                if anns.len() > max_per_item {
+                    continue;
+                }
+                partners.extend(anns.iter().copied().filter(|&b| b as usize > a));
             }
-        }
-    }
-    let mut out: Vec<_> = counts.into_iter().collect();
-    out.sort_unstable();
-    out
+            partners.sort_unstable();
+            let mut out = Vec::new();
+            for run in partners.chunk_by(|x, y| x == y) {
+                if run.len() >= min_shared.max(1) {
+                    out.push(((a as u32, run[0]), run.len() as u32));
+                }
+            }
+            out
+        })
+        .collect();
+    per_annotator.into_iter().flatten().collect()
 }
 
 /// Test every pair with enough shared items (see the module documentation for the model).
@@ -88,10 +109,11 @@ pub fn collusion_tests(
     let mut out = Vec::new();
     // Per shared clear item: (label a, label b, reference c, Σ_{l≠c} w_l²).
     let mut clear_items: Vec<(u32, u32, u32, f64)> = Vec::new();
-    for ((a, b), shared) in shared_counts(ds, policy.max_annotators_per_item_for_pairs) {
-        if (shared as usize) < policy.collusion_min_shared {
-            continue;
-        }
+    for ((a, b), _) in shared_counts_at_least(
+        ds,
+        policy.max_annotators_per_item_for_pairs,
+        policy.collusion_min_shared,
+    ) {
         let (pa, pb) = (index.positions(a as usize), index.positions(b as usize));
         let (mut i, mut j) = (0, 0);
         let (mut n, mut agree) = (0u64, 0u64);

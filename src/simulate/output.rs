@@ -21,21 +21,28 @@ impl Simulation {
             }
             w.flush().map_err(|e| Error::io(&path, e))
         };
-        let mut ann = Vec::with_capacity(self.rows.len());
-        for r in &self.rows {
-            ann.push(vec![
-                self.item_names[r.item as usize].clone(),
-                self.annotator_names[r.annotator as usize].clone(),
-                self.label_names[r.label as usize].clone(),
-                format!("{:.3}", r.duration_s),
-                rfc3339(r.submitted_at_ms)?,
-            ]);
+        // Streamed row by row: a batch of millions of rows is never held as strings.
+        {
+            let path = dir.join("annotations.csv");
+            let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
+            w.write_record(["item", "annotator", "label", "duration_s", "submitted_at"])
+                .map_err(|e| csv_err(&path, e))?;
+            let mut duration = String::new();
+            for r in &self.rows {
+                use std::fmt::Write as _;
+                duration.clear();
+                let _ = write!(duration, "{:.3}", r.duration_s);
+                w.write_record([
+                    self.item_names[r.item as usize].as_str(),
+                    self.annotator_names[r.annotator as usize].as_str(),
+                    self.label_names[r.label as usize].as_str(),
+                    duration.as_str(),
+                    rfc3339(r.submitted_at_ms)?.as_str(),
+                ])
+                .map_err(|e| csv_err(&path, e))?;
+            }
+            w.flush().map_err(|e| Error::io(&path, e))?;
         }
-        write(
-            "annotations.csv",
-            &["item", "annotator", "label", "duration_s", "submitted_at"],
-            ann,
-        )?;
         let label = |i: usize| self.label_names[self.truth[i] as usize].clone();
         write(
             "gold.csv",
