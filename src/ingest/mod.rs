@@ -21,6 +21,8 @@ mod label_studio;
 mod label_studio_min;
 mod labelbox;
 mod mturk;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod prodigy;
 mod sagemaker;
 mod sink;
@@ -37,7 +39,7 @@ use sha2::{Digest, Sha256};
 pub use columns::{ColumnMap, ColumnOverrides};
 pub use hygiene::{LabelHygiene, LabelVariants};
 pub use invalid::{count_by_reason, write_quarantine, InvalidRecord, OnInvalid};
-pub(crate) use sink::{Fields, RecordSink};
+pub(crate) use sink::{Fields, Payload, RecordSink};
 
 use crate::dataset::{Dataset, Level};
 use crate::error::{Error, Result};
@@ -71,6 +73,8 @@ pub enum Format {
     Labelbox,
     /// doccano per-user JSONL (`<username>.jsonl`), text classification.
     Doccano,
+    /// Canonical long form as Parquet (cargo feature `parquet`, on by default).
+    Parquet,
 }
 
 impl Format {
@@ -82,6 +86,7 @@ impl Format {
             "csv" | "txt" => Some(Format::Csv),
             "tsv" | "tab" => Some(Format::Tsv),
             "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+            "parquet" | "pq" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -91,7 +96,7 @@ impl Format {
     pub fn is_line_based(self) -> bool {
         !matches!(
             self,
-            Format::LabelStudio | Format::LabelStudioMin | Format::SagemakerGt
+            Format::LabelStudio | Format::LabelStudioMin | Format::SagemakerGt | Format::Parquet
         )
     }
 
@@ -110,6 +115,7 @@ impl Format {
             Format::SagemakerGt => "sagemaker-gt",
             Format::Labelbox => "labelbox",
             Format::Doccano => "doccano",
+            Format::Parquet => "parquet",
         }
     }
 }
@@ -337,6 +343,13 @@ fn read_file(
         Format::SagemakerGt => sagemaker::read_file(path, bytes, opts, sink),
         Format::Labelbox => labelbox::read(path, bytes, opts, sink),
         Format::Doccano => doccano::read(path, bytes, sink),
+        #[cfg(feature = "parquet")]
+        Format::Parquet => parquet::read(path, bytes, sink),
+        #[cfg(not(feature = "parquet"))]
+        Format::Parquet => Err(Error::Usage(format!(
+            "{}: Parquet input needs labelaudit built with the `parquet` feature",
+            path.display()
+        ))),
     }
 }
 
