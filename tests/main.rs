@@ -19,6 +19,8 @@ mod format_pitfalls;
 mod formats;
 /// Fuzz-style harness: mutated fixtures never panic, errors stay located.
 mod fuzz_inputs;
+/// Multi-label sets (every format, alpha-MASI/Jaccard vs nltk) and span F1.
+mod multilabel_spans;
 /// Runs the binary and compares output.
 mod harness;
 /// Malformed inputs: exact messages and exit codes.

@@ -7,6 +7,7 @@ pub mod consensus;
 pub mod dispute;
 pub mod export;
 pub mod scorecard;
+pub mod multilabel_table;
 pub mod table;
 
 use std::collections::BTreeMap;
