@@ -119,8 +119,8 @@ fn audit_json_and_table_show_both_sections() {
     let run = labelaudit(&["agreement", "--json", &fixture("multilabel/canonical.jsonl")])
         .expect_code(0);
     let v = run.json();
-    assert!(v["multilabel"]["alpha_masi"]["value"].is_f64(), "{v}");
-    assert_eq!(v["multilabel"]["per_label"].as_array().map(Vec::len), Some(4));
+    assert!(v["agreement"]["multilabel"]["alpha_masi"]["value"].is_f64(), "{v}");
+    assert_eq!(v["agreement"]["multilabel"]["per_label"].as_array().map(Vec::len), Some(4));
     let table = labelaudit(&["agreement", &fixture("multilabel/spans.jsonl")]).expect_code(0);
     assert!(table.stdout.contains("Span agreement"), "{}", table.stdout);
     let table = labelaudit(&["agreement", &fixture("multilabel/canonical.jsonl")]).expect_code(0);

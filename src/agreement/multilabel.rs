@@ -3,7 +3,7 @@
 //!
 //! Source of the definitions: Krippendorff (2011) "Computing Krippendorff's Alpha-Reliability"
 //! (coincidence form, any distance δ); Passonneau (2006) "Measuring agreement on set-valued
-//! items (MASI)", with the constants 0.67 / 0.33 of nltk's `masi_distance`, against which
+//! items (MASI)", with M = 2/3 and 1/3 as in nltk 3.10's `masi_distance`, against which
 //! it is verified (`fixtures/multilabel/`). Missing values: an annotator who gave no answer
 //! for an item simply has no value there (alpha uses the pairable values only); an empty set
 //! ("none of these") is a value. Two empty sets are at distance 0 (nltk divides by zero).
@@ -74,8 +74,8 @@ pub fn jaccard_distance(a: &[u32], b: &[u32]) -> f64 {
     1.0 - inter as f64 / union as f64
 }
 
-/// MASI distance `1 − J·M` (nltk constants): M = 1 for equal sets, 0.67 when one contains
-/// the other, 0.33 when they only overlap, 0 when disjoint; 0 for two empty sets.
+/// MASI distance `1 − J·M`: M = 1 for equal sets, 2/3 when one contains the other, 1/3
+/// when they only overlap, 0 when disjoint (Passonneau 2006, nltk); 0 for two empty sets.
 pub fn masi_distance(a: &[u32], b: &[u32]) -> f64 {
     let (inter, union) = overlap(a, b);
     if union == 0 {
@@ -84,9 +84,9 @@ pub fn masi_distance(a: &[u32], b: &[u32]) -> f64 {
     let m = if a.len() == b.len() && a.len() == inter {
         1.0
     } else if inter == a.len().min(b.len()) {
-        0.67
+        2.0 / 3.0
     } else if inter > 0 {
-        0.33
+        1.0 / 3.0
     } else {
         0.0
     };
@@ -229,9 +229,9 @@ mod tests {
 
     #[test]
     fn set_distances_match_nltk_by_hand() {
-        // nltk: masi_distance({a,b},{a}) = 1 - 1/2 * 0.67 = 0.665
-        assert!((masi_distance(&[0, 1], &[0]) - 0.665).abs() < 1e-12);
-        assert!((masi_distance(&[0, 1], &[1, 2]) - (1.0 - 0.33 / 3.0)).abs() < 1e-12);
+        // nltk: masi_distance({a,b},{a}) = 1 - 1/2 * 2/3 = 2/3
+        assert!((masi_distance(&[0, 1], &[0]) - 2.0 / 3.0).abs() < 1e-12);
+        assert!((masi_distance(&[0, 1], &[1, 2]) - (1.0 - 1.0 / 9.0)).abs() < 1e-12);
         assert_eq!(masi_distance(&[0], &[1]), 1.0);
         assert_eq!(masi_distance(&[], &[]), 0.0);
         assert_eq!(masi_distance(&[], &[1]), 1.0);

@@ -130,10 +130,10 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
         let at = |row: usize, m: String| {
             Error::data(path, None, format!("row group {group}, row {row}: {m}"))
         };
-        let rows = reader
-            .get_row_group(group)
-            .and_then(|g| g.get_row_iter(None))
-            .map_err(|e| at(0, format!("expected a readable row group, found an error ({e})")))?;
+        let unreadable =
+            |e: parquet::errors::ParquetError| at(0, format!("expected a readable row group ({e})"));
+        let group_reader = reader.get_row_group(group).map_err(unreadable)?;
+        let rows = group_reader.get_row_iter(None).map_err(unreadable)?;
         for (row_index, row) in rows.enumerate() {
             record += 1;
             let row = row.map_err(|e| at(row_index, format!("expected a readable row ({e})")))?;

@@ -57,12 +57,12 @@ pub fn render_multilabel(m: &MultiLabelAgreement, out: &mut dyn Write) -> io::Re
 /// Overall and per-label span F1, then each annotator against the others.
 pub fn render_spans(s: &SpanAgreement, out: &mut dyn Write) -> io::Result<()> {
     let mut b = Builder::default();
-    b.push_record(["label", "F1 exact", "F1 overlap", "spans"]);
+    b.push_record(["label", "F1 exact", "F1 overlap", "spans compared"]);
     b.push_record([
         "(all)".into(),
         fmt3(s.overall.exact.f1),
         fmt3(s.overall.overlap.f1),
-        s.spans.to_string(),
+        (s.overall.spans_a + s.overall.spans_b).to_string(),
     ]);
     for l in &s.per_label {
         b.push_record([
