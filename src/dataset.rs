@@ -448,7 +448,12 @@ impl DatasetBuilder {
             self.pending
                 .iter()
                 .filter(|p| p.extra == NO_EXTRA)
-                .map(|p| (p.label, members.intern(&self.labels.names[p.label as usize])))
+                .map(|p| {
+                    (
+                        p.label,
+                        members.intern(&self.labels.names[p.label as usize]),
+                    )
+                })
                 .collect()
         } else {
             HashMap::new()

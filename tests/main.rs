@@ -19,8 +19,6 @@ mod format_pitfalls;
 mod formats;
 /// Fuzz-style harness: mutated fixtures never panic, errors stay located.
 mod fuzz_inputs;
-/// Multi-label sets (every format, alpha-MASI/Jaccard vs nltk) and span F1.
-mod multilabel_spans;
 /// Runs the binary and compares output.
 mod harness;
 /// Malformed inputs: exact messages and exit codes.
@@ -29,6 +27,8 @@ mod ingest_errors;
 mod ingest_properties;
 /// `--on-invalid skip`, quarantine, label hygiene, stdin and safe outputs.
 mod invalid_skip;
+/// Multi-label sets (every format, alpha-MASI/Jaccard vs nltk) and span F1.
+mod multilabel_spans;
 /// Detection targets of the quality engine on simulated batches.
 mod quality_simulated;
 /// insta snapshots of every exporter on `fixtures/small`.

@@ -23,8 +23,11 @@ fn sets(ds: &Dataset) -> BTreeSet<(String, String, Vec<String>)> {
     let items = ds.annotation_items();
     (0..ds.n_annotations())
         .map(|p| {
-            let mut names: Vec<String> =
-                sets.set(p).iter().map(|&m| sets.names[m as usize].clone()).collect();
+            let mut names: Vec<String> = sets
+                .set(p)
+                .iter()
+                .map(|&m| sets.names[m as usize].clone())
+                .collect();
             names.sort();
             (
                 ds.items[items[p] as usize].clone(),
@@ -48,7 +51,9 @@ fn opts() -> AgreementOptions {
 }
 
 fn close(a: Option<f64>, b: &serde_json::Value, what: &str) {
-    let b = b.as_f64().unwrap_or_else(|| panic!("{what}: no oracle value"));
+    let b = b
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: no oracle value"));
     let a = a.unwrap_or_else(|| panic!("{what}: undefined, expected {b}"));
     assert!((a - b).abs() < 1e-9, "{what}: {a} vs oracle {b}");
 }
@@ -73,7 +78,10 @@ fn every_format_gives_the_same_label_sets() {
     assert_eq!(ls.skipped_by_reason.get("no_choice"), Some(&2));
     let prodigy = load("prodigy.jsonl");
     assert_eq!(sets(&prodigy.dataset), non_empty);
-    assert_eq!(prodigy.skipped_by_reason.get("no_option_selected"), Some(&2));
+    assert_eq!(
+        prodigy.skipped_by_reason.get("no_option_selected"),
+        Some(&2)
+    );
 }
 
 #[test]
@@ -85,8 +93,16 @@ fn set_alpha_and_per_label_alpha_match_nltk_and_krippendorff() {
         let report = compute(&load(&file).dataset, &opts());
         let ml = report.multilabel.expect("multilabel section");
         let o = &oracle[&name];
-        close(ml.alpha_masi.value, &o["alpha_masi"], &format!("{name} masi"));
-        close(ml.alpha_jaccard.value, &o["alpha_jaccard"], &format!("{name} jaccard"));
+        close(
+            ml.alpha_masi.value,
+            &o["alpha_masi"],
+            &format!("{name} masi"),
+        );
+        close(
+            ml.alpha_jaccard.value,
+            &o["alpha_jaccard"],
+            &format!("{name} jaccard"),
+        );
         for l in &ml.per_label {
             close(
                 l.krippendorff_alpha.value,
@@ -101,7 +117,11 @@ fn set_alpha_and_per_label_alpha_match_nltk_and_krippendorff() {
 fn spans_give_the_same_f1_in_every_format() {
     let text = std::fs::read_to_string(fixture("multilabel/expected_spans.json")).expect("file");
     let oracle: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    for file in ["spans.jsonl", "label_studio_spans.json", "prodigy_spans.jsonl"] {
+    for file in [
+        "spans.jsonl",
+        "label_studio_spans.json",
+        "prodigy_spans.jsonl",
+    ] {
         let report = compute(&load(file).dataset, &opts());
         let spans = report.spans.expect("spans section");
         close(spans.overall.exact.f1, &oracle["exact_f1"], file);
@@ -116,15 +136,40 @@ fn spans_give_the_same_f1_in_every_format() {
 
 #[test]
 fn audit_json_and_table_show_both_sections() {
-    let run = labelaudit(&["agreement", "--json", &fixture("multilabel/canonical.jsonl")])
-        .expect_code(0);
+    let run = labelaudit(&[
+        "agreement",
+        "--json",
+        &fixture("multilabel/canonical.jsonl"),
+    ])
+    .expect_code(0);
     let v = run.json();
-    assert!(v["agreement"]["multilabel"]["alpha_masi"]["value"].is_f64(), "{v}");
-    assert_eq!(v["agreement"]["multilabel"]["per_label"].as_array().map(Vec::len), Some(4));
+    assert!(
+        v["agreement"]["multilabel"]["alpha_masi"]["value"].is_f64(),
+        "{v}"
+    );
+    assert_eq!(
+        v["agreement"]["multilabel"]["per_label"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
     let table = labelaudit(&["agreement", &fixture("multilabel/spans.jsonl")]).expect_code(0);
     assert!(table.stdout.contains("Span agreement"), "{}", table.stdout);
     let table = labelaudit(&["agreement", &fixture("multilabel/canonical.jsonl")]).expect_code(0);
-    assert!(table.stdout.contains("Multi-label agreement"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("Multi-label agreement"),
+        "{}",
+        table.stdout
+    );
+}
+
+/// The error of loading `path`; panics when it loads.
+#[cfg(feature = "parquet")]
+fn load_err(path: PathBuf) -> labelaudit::Error {
+    match ingest::load(&[path], &IngestOptions::default()) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e,
+    }
 }
 
 #[cfg(feature = "parquet")]
@@ -135,15 +180,10 @@ fn parquet_type_errors_name_row_group_row_and_column() {
     // The fixture batch with its label column cut off: a structural error, not a panic.
     let bytes = std::fs::read(fixture("formats/canonical.parquet")).expect("fixture");
     std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("write");
-    let err = ingest::load(&[path.clone()], &IngestOptions::default())
-        .err()
-        .expect("an error");
+    let err = load_err(path);
     assert!(err.to_string().contains("bad.parquet"), "{err}");
     let typed = PathBuf::from(fixture("multilabel/bad_label_type.parquet"));
-    let err = ingest::load(&[typed], &IngestOptions::default())
-        .err()
-        .expect("an error")
-        .to_string();
+    let err = load_err(typed).to_string();
     assert!(
         err.contains("row group 0, row 0: column \"label\": expected utf8, int64 or list<utf8>, found double"),
         "{err}"

@@ -177,7 +177,10 @@ pub fn multilabel(ds: &Dataset, opts: &AgreementOptions) -> Option<MultiLabelAgr
                 let labels = bin.item_labels(item);
                 if labels.len() >= 2 {
                     all += labels.len();
-                    yes += labels.iter().filter(|&&l| bin.labels[l as usize] == "1").count();
+                    yes += labels
+                        .iter()
+                        .filter(|&&l| bin.labels[l as usize] == "1")
+                        .count();
                 }
             }
             let c = report.coefficients;

@@ -156,7 +156,12 @@ fn read_line(path: &Path, line: u64, raw: &[u8], sink: &mut RecordSink<'_>) -> R
 }
 
 /// The members of a multi-label list: strings or numbers (read as text).
-pub(crate) fn label_list(path: &Path, line: u64, name: &str, list: &[Value]) -> Result<Vec<String>> {
+pub(crate) fn label_list(
+    path: &Path,
+    line: u64,
+    name: &str,
+    list: &[Value],
+) -> Result<Vec<String>> {
     list.iter()
         .map(|v| match v {
             Value::String(s) => Ok(s.clone()),
@@ -176,7 +181,11 @@ pub(crate) fn span_list(path: &Path, line: u64, v: &Value) -> Result<Vec<RawSpan
     let list = match v {
         Value::Array(list) => list,
         Value::Null => return Ok(Vec::new()),
-        other => return Err(fail(format!("field \"spans\": expected a list, found {other}"))),
+        other => {
+            return Err(fail(format!(
+                "field \"spans\": expected a list, found {other}"
+            )))
+        }
     };
     list.iter()
         .enumerate()

@@ -250,7 +250,10 @@ fn choices(
                 .iter()
                 .map(|v| {
                     id_text(v).ok_or_else(|| {
-                        format!("control {control:?}: expected choice strings, found {}", kind(v))
+                        format!(
+                            "control {control:?}: expected choice strings, found {}",
+                            kind(v)
+                        )
                     })
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()
@@ -284,7 +287,10 @@ fn choose_control(path: &Path, tasks: &[Element], chosen: Option<&str>) -> Resul
             continue;
         };
         all_controls.insert(name.to_string());
-        if matches!(r.get("type").and_then(Value::as_str), Some("choices" | "labels")) {
+        if matches!(
+            r.get("type").and_then(Value::as_str),
+            Some("choices" | "labels")
+        ) {
             choice_controls.insert(name.to_string());
         }
     }

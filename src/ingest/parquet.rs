@@ -102,7 +102,11 @@ fn expected(role: &str) -> &'static str {
 /// Read one Parquet file into the sink; returns the number of rows.
 pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Result<u64> {
     let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(bytes)).map_err(|e| {
-        Error::data(path, None, format!("expected a Parquet file, found an unreadable one ({e})"))
+        Error::data(
+            path,
+            None,
+            format!("expected a Parquet file, found an unreadable one ({e})"),
+        )
     })?;
     let names: Vec<String> = reader
         .metadata()
@@ -130,8 +134,9 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
         let at = |row: usize, m: String| {
             Error::data(path, None, format!("row group {group}, row {row}: {m}"))
         };
-        let unreadable =
-            |e: parquet::errors::ParquetError| at(0, format!("expected a readable row group ({e})"));
+        let unreadable = |e: parquet::errors::ParquetError| {
+            at(0, format!("expected a readable row group ({e})"))
+        };
         let group_reader = reader.get_row_group(group).map_err(unreadable)?;
         let rows = group_reader.get_row_iter(None).map_err(unreadable)?;
         for (row_index, row) in rows.enumerate() {
@@ -159,17 +164,16 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
                                 Field::Str(s) => members.push(s.clone()),
                                 Field::Long(v) => members.push(v.to_string()),
                                 Field::Int(v) => members.push(v.to_string()),
-                                other => {
-                                    return Err(bad(&format!("list<{}>", type_name(other))))
-                                }
+                                other => return Err(bad(&format!("list<{}>", type_name(other)))),
                             }
                         }
                         set = Some(members);
                     }
                     // A float label would print as "1.0" or "1": ambiguous, so refuse it.
-                    ("item" | "annotator" | "label" | "gold", Field::Float(_) | Field::Double(_)) => {
-                        return Err(bad(type_name(field)))
-                    }
+                    (
+                        "item" | "annotator" | "label" | "gold",
+                        Field::Float(_) | Field::Double(_),
+                    ) => return Err(bad(type_name(field))),
                     ("duration_s", Field::Str(_) | Field::Bool(_)) => {
                         return Err(bad(type_name(field)))
                     }

@@ -133,7 +133,9 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
                     many => {
                         let ids: Option<Vec<String>> = many.iter().map(id_text).collect();
                         set = Some(ids.ok_or_else(|| {
-                            fail("field \"accept\": expected option ids, found another value".into())
+                            fail(
+                                "field \"accept\": expected option ids, found another value".into(),
+                            )
                         })?);
                         String::new()
                     }
@@ -204,7 +206,9 @@ mod tests {
         assert_eq!(kind_of("classification", &empty), Ok(Kind::Binary));
         assert_eq!(kind_of("choice", &empty), Ok(Kind::Choice));
         assert_eq!(kind_of("ner_manual", &empty), Ok(Kind::Spans));
-        assert!(kind_of("image_manual", &empty).unwrap_err().contains("image"));
+        assert!(kind_of("image_manual", &empty)
+            .unwrap_err()
+            .contains("image"));
         assert!(kind_of("review", &empty).unwrap_err().contains("gold"));
     }
 }

@@ -12,8 +12,8 @@ use super::hygiene::{self, HygieneTracker};
 use super::invalid::{InvalidRecord, OnInvalid};
 use super::{values, IngestOptions};
 use crate::dataset::{DatasetBuilder, Level, Row};
-use crate::label_sets::{span_list_label, RawSpan, EMPTY_SET_LABEL};
 use crate::error::{Error, Result};
+use crate::label_sets::{span_list_label, RawSpan, EMPTY_SET_LABEL};
 
 /// One record's fields as text, before validation.
 #[derive(Debug, Default, Clone, Copy)]

@@ -6,8 +6,8 @@
 pub mod consensus;
 pub mod dispute;
 pub mod export;
-pub mod scorecard;
 pub mod multilabel_table;
+pub mod scorecard;
 pub mod table;
 
 use std::collections::BTreeMap;

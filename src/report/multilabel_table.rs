@@ -40,7 +40,14 @@ pub fn render_multilabel(m: &MultiLabelAgreement, out: &mut dyn Write) -> io::Re
         table(b)
     )?;
     let mut b = Builder::default();
-    b.push_record(["label", "prevalence", "Fleiss' kappa", "alpha", "AC1", "percent"]);
+    b.push_record([
+        "label",
+        "prevalence",
+        "Fleiss' kappa",
+        "alpha",
+        "AC1",
+        "percent",
+    ]);
     for l in &m.per_label {
         b.push_record([
             l.label.clone(),
@@ -77,11 +84,7 @@ pub fn render_spans(s: &SpanAgreement, out: &mut dyn Write) -> io::Result<()> {
     } else {
         String::new()
     };
-    writeln!(
-        out,
-        "\nSpan agreement (pairwise F1{trimmed})\n{}",
-        table(b)
-    )?;
+    writeln!(out, "\nSpan agreement (pairwise F1{trimmed})\n{}", table(b))?;
     let mut b = Builder::default();
     b.push_record(["annotator", "pairs", "span F1 exact", "span F1 overlap"]);
     for a in &s.annotators {
@@ -92,5 +95,9 @@ pub fn render_spans(s: &SpanAgreement, out: &mut dyn Write) -> io::Result<()> {
             fmt3(a.span_f1_overlap),
         ]);
     }
-    writeln!(out, "\nSpan F1 of each annotator against the others\n{}", table(b))
+    writeln!(
+        out,
+        "\nSpan F1 of each annotator against the others\n{}",
+        table(b)
+    )
 }

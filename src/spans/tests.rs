@@ -42,15 +42,27 @@ fn hand_worked_exact_and_overlap_f1() {
     // Overlap: a's PER, LOC match (2/3); b's PER, LOC match (2/3) -> F1 = 2/3.
     let ds = dataset(
         &[
-            ("d", "a", vec![sp(0, 5, "PER"), sp(10, 15, "LOC"), sp(20, 25, "ORG")]),
-            ("d", "b", vec![sp(0, 5, "PER"), sp(10, 16, "LOC"), sp(30, 35, "ORG")]),
+            (
+                "d",
+                "a",
+                vec![sp(0, 5, "PER"), sp(10, 15, "LOC"), sp(20, 25, "ORG")],
+            ),
+            (
+                "d",
+                "b",
+                vec![sp(0, 5, "PER"), sp(10, 16, "LOC"), sp(30, 35, "ORG")],
+            ),
         ],
         None,
     );
     let r = agreement(&ds, &SpanOptions::default()).expect("spans");
     assert!(close(r.overall.exact.f1, 1.0 / 3.0));
     assert!(close(r.overall.overlap.f1, 2.0 / 3.0));
-    let per: Vec<_> = r.per_label.iter().map(|l| (l.label.as_str(), l.scores.exact.f1)).collect();
+    let per: Vec<_> = r
+        .per_label
+        .iter()
+        .map(|l| (l.label.as_str(), l.scores.exact.f1))
+        .collect();
     assert_eq!(per[0].0, "LOC");
     assert!(close(per[0].1, 0.0));
     assert!(close(per[2].1, 1.0)); // PER
@@ -70,7 +82,12 @@ fn per_annotator_f1_is_micro_averaged_over_pairs() {
         None,
     );
     let r = agreement(&ds, &SpanOptions::default()).expect("spans");
-    let f = |n: &str| r.annotators.iter().find(|a| a.annotator == n).and_then(|a| a.span_f1);
+    let f = |n: &str| {
+        r.annotators
+            .iter()
+            .find(|a| a.annotator == n)
+            .and_then(|a| a.span_f1)
+    };
     assert!(close(f("a"), 2.0 / 3.0));
     assert!(close(f("c"), 0.0));
     assert_eq!(r.pairs.len(), 3);
@@ -81,7 +98,9 @@ fn both_empty_is_undefined_not_nan() {
     let ds = dataset(&[("d", "a", vec![]), ("d", "b", vec![])], None);
     let r = agreement(&ds, &SpanOptions::default()).expect("spans");
     assert_eq!(r.overall.exact.f1, None);
-    assert!(!serde_json::to_string(&r).unwrap_or_default().contains("NaN"));
+    assert!(!serde_json::to_string(&r)
+        .unwrap_or_default()
+        .contains("NaN"));
 }
 
 #[test]
@@ -144,7 +163,14 @@ fn trim_handles_multibyte_text_and_bad_offsets() {
         end: 5,
         label: 0,
     };
-    assert_eq!(trim(s, &chars), Span { start: 1, end: 4, ..s });
+    assert_eq!(
+        trim(s, &chars),
+        Span {
+            start: 1,
+            end: 4,
+            ..s
+        }
+    );
     let out_of_range = Span { end: 99, ..s };
     assert_eq!(trim(out_of_range, &chars), out_of_range);
 }
