@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::label_sets::{LabelSets, RawSpan, Span, SpanSets};
+use crate::label_sets::{LabelSets, PayloadBuilder, RawSpan, SpanSets, NO_EXTRA};
 
 /// Sentinel for "no value" in the optional `u32` columns (gold label per item).
 pub const NO_LABEL: u32 = u32::MAX;
@@ -240,13 +240,13 @@ impl std::fmt::Display for BuildError {
 
 /// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
 #[derive(Debug, Default)]
-struct Interner {
+pub(crate) struct Interner {
     ids: HashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
 }
 
 impl Interner {
-    fn intern(&mut self, s: &str) -> u32 {
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.ids.get(s) {
             return id;
         }
@@ -257,7 +257,10 @@ impl Interner {
     }
 
     /// Sort names canonically; returns the names in their new order and old-id -> new-id.
-    fn canonical(self, order: Option<&[String]>) -> Result<(Vec<String>, Vec<u32>), BuildError> {
+    pub(crate) fn canonical(
+        self,
+        order: Option<&[String]>,
+    ) -> Result<(Vec<String>, Vec<u32>), BuildError> {
         let mut idx: Vec<u32> = (0..self.names.len() as u32).collect();
         match order {
             Some(order) => {
@@ -313,17 +316,8 @@ struct PendingAnnotation {
     label: u32,
     duration_s: f32,
     submitted_at_ms: i64,
-    /// Index into `DatasetBuilder::extras`, `NO_EXTRA` for a plain single label.
+    /// Label-set or span-list index in `DatasetBuilder::payload`, `NO_EXTRA` for a plain label.
     extra: u32,
-}
-
-const NO_EXTRA: u32 = u32::MAX;
-
-/// Where a pending annotation's label set or span list lies in the builder's flat buffers.
-#[derive(Debug, Clone, Copy)]
-enum Extra {
-    Set { start: usize, len: usize },
-    Spans { start: usize, len: usize },
 }
 
 /// Accumulates rows, then builds the canonical `Dataset`.
@@ -338,14 +332,8 @@ pub struct DatasetBuilder {
     has_duration: bool,
     has_submitted: bool,
     empty_label: u64,
-    extras: Vec<Extra>,
-    /// Multi-label members (raw ids of `members`), flat.
-    members: Interner,
-    set_members: Vec<u32>,
-    /// Spans with raw ids of `span_labels`, flat.
-    span_labels: Interner,
-    span_flat: Vec<Span>,
-    texts: HashMap<u32, String>,
+    /// Label sets and span lists of the rows that have them.
+    payload: PayloadBuilder,
 }
 
 impl DatasetBuilder {
@@ -357,40 +345,18 @@ impl DatasetBuilder {
     /// Add one multi-label row: `row.label` is the set's canonical label (see
     /// `label_sets`), `members` its labels (an empty slice is "none of these").
     pub fn push_set(&mut self, row: Row<'_>, members: &[&str]) {
-        let start = self.set_members.len();
-        for m in members {
-            let id = self.members.intern(m);
-            self.set_members.push(id);
-        }
-        let extra = self.extras.len() as u32;
-        self.extras.push(Extra::Set {
-            start,
-            len: members.len(),
-        });
+        let extra = self.payload.push_set(members);
         self.push_extra(row, extra);
     }
 
     /// Add one span row: `row.label` is the list's canonical label, `spans` the spans (an
     /// empty slice is "no span"), `text` the item's text when known.
     pub fn push_spans(&mut self, row: Row<'_>, spans: &[RawSpan], text: Option<&str>) {
-        let start = self.span_flat.len();
-        for s in spans {
-            let label = self.span_labels.intern(&s.label);
-            self.span_flat.push(Span {
-                start: s.start,
-                end: s.end,
-                label,
-            });
-        }
         if let Some(t) = text.filter(|t| !t.is_empty()) {
             let item = self.items.intern(row.item);
-            self.texts.entry(item).or_insert_with(|| t.to_string());
+            self.payload.set_text(item, t);
         }
-        let extra = self.extras.len() as u32;
-        self.extras.push(Extra::Spans {
-            start,
-            len: spans.len(),
-        });
+        let extra = self.payload.push_spans(spans);
         self.push_extra(row, extra);
     }
 
@@ -440,24 +406,6 @@ impl DatasetBuilder {
         }
         let (items, item_map) = self.items.canonical(None)?;
         let (annotators, annotator_map) = self.annotators.canonical(None)?;
-        let has_sets = self.extras.iter().any(|e| matches!(e, Extra::Set { .. }));
-        let has_spans = self.extras.iter().any(|e| matches!(e, Extra::Spans { .. }));
-        // In a multi-label dataset a plain single label is a set of one: intern it as a member.
-        let mut members = self.members;
-        let single_member: HashMap<u32, u32> = if has_sets {
-            self.pending
-                .iter()
-                .filter(|p| p.extra == NO_EXTRA)
-                .map(|p| {
-                    (
-                        p.label,
-                        members.intern(&self.labels.names[p.label as usize]),
-                    )
-                })
-                .collect()
-        } else {
-            HashMap::new()
-        };
         let (labels, label_map) = self.labels.canonical(label_order)?;
 
         let mut pending: Vec<(usize, PendingAnnotation)> = self
@@ -507,64 +455,17 @@ impl DatasetBuilder {
         for (item, label) in self.gold {
             gold[item_map[item as usize] as usize] = label_map[label as usize];
         }
-        let label_sets = has_sets.then(|| {
-            let (names, remap) = members.canonical(None).unwrap_or_default();
-            let mut offsets = vec![0usize];
-            let mut ids = Vec::new();
-            for p in &kept {
-                let start = ids.len();
-                match self.extras.get(p.extra as usize) {
-                    Some(&Extra::Set { start: s, len }) => ids.extend(
-                        self.set_members[s..s + len]
-                            .iter()
-                            .map(|&m| remap[m as usize]),
-                    ),
-                    // `p.label` is already canonical here; find the raw id it came from.
-                    _ => ids.extend(
-                        single_member
-                            .iter()
-                            .find(|(&raw, _)| label_map[raw as usize] == p.label)
-                            .map(|(_, &m)| remap[m as usize]),
-                    ),
-                }
-                ids[start..].sort_unstable();
-                offsets.push(ids.len());
-            }
-            LabelSets {
-                names,
-                offsets,
-                ids,
-            }
-        });
-        let spans = has_spans.then(|| {
-            let (span_labels, remap) = self.span_labels.canonical(None).unwrap_or_default();
-            let mut offsets = vec![0usize];
-            let mut flat = Vec::new();
-            for p in &kept {
-                let start = flat.len();
-                if let Some(&Extra::Spans { start: s, len }) = self.extras.get(p.extra as usize) {
-                    flat.extend(self.span_flat[s..s + len].iter().map(|sp| Span {
-                        label: remap[sp.label as usize],
-                        ..*sp
-                    }));
-                }
-                flat[start..].sort_unstable();
-                let mut run: Vec<Span> = flat.split_off(start);
-                run.dedup();
-                flat.extend(run);
-                offsets.push(flat.len());
-            }
-            let mut texts = vec![String::new(); items.len()];
-            for (item, text) in self.texts {
-                texts[item_map[item as usize] as usize] = text;
-            }
-            SpanSets {
-                labels: span_labels,
-                offsets,
-                spans: flat,
-                texts,
-            }
-        });
+        // Sets and spans follow the kept annotations (after duplicates are resolved).
+        let (label_sets, spans): (Option<LabelSets>, Option<SpanSets>) = if self.payload.is_empty()
+        {
+            (None, None)
+        } else {
+            let kept_payload: Vec<(u32, &str)> = kept
+                .iter()
+                .map(|p| (p.extra, labels[p.label as usize].as_str()))
+                .collect();
+            self.payload.finish(&kept_payload, &item_map, items.len())
+        };
         let label_values = labels
             .iter()
             .map(|l| parse_number(l))
