@@ -189,3 +189,62 @@ fn parquet_type_errors_name_row_group_row_and_column() {
         "{err}"
     );
 }
+
+fn load_text(name: &str, text: &str) -> labelaudit::Result<Loaded> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    ingest::load(&[path], &IngestOptions::default())
+}
+
+#[test]
+fn csv_empty_list_is_an_answer_and_empty_cell_a_skip() {
+    let text = "item,annotator,label\n1,a,\"[\"\"x\"\",\"\"y\"\"]\"\n1,b,[]\n1,c,\n2,a,x\n2,b,\"[\"\"x\"\"]\"\n";
+    let loaded = load_text("ml.csv", text).unwrap_or_else(|e| panic!("{e}"));
+    let ds = &loaded.dataset;
+    assert_eq!(ds.n_annotations(), 4);
+    assert_eq!(ds.skipped.empty_label, 1);
+    assert_eq!(ds.labels, ["[]", "x", "x|y"]);
+    // A plain label and a one-element list are the same set.
+    let all = sets(ds);
+    assert!(all.contains(&("2".into(), "a".into(), vec!["x".into()])));
+    assert!(all.contains(&("2".into(), "b".into(), vec!["x".into()])));
+    assert!(all.contains(&("1".into(), "b".into(), vec![])));
+}
+
+#[test]
+fn malformed_lists_and_spans_are_located_errors() {
+    let err = |name: &str, text: &str| match load_text(name, text) {
+        Ok(_) => panic!("{name}: expected an error"),
+        Err(e) => e.to_string(),
+    };
+    let e = err("bad.csv", "item,annotator,label\n1,a,[x\n");
+    assert!(
+        e.contains("bad.csv:2: field \"label\": expected a JSON array"),
+        "{e}"
+    );
+    let e = err(
+        "bad.jsonl",
+        "{\"item\":1,\"annotator\":\"a\",\"label\":[\"x\",{}]}\n",
+    );
+    assert!(
+        e.contains("bad.jsonl:1: field \"label\": expected a list of strings"),
+        "{e}"
+    );
+    let e = err(
+        "spans.jsonl",
+        "{\"item\":1,\"annotator\":\"a\",\"spans\":[{\"start\":5,\"end\":2,\"label\":\"X\"}]}\n",
+    );
+    assert!(
+        e.contains("spans.jsonl:1: span 5-2 \"X\": expected end >= start"),
+        "{e}"
+    );
+    let e = err(
+        "spans2.jsonl",
+        "{\"item\":1,\"annotator\":\"a\",\"spans\":[{\"start\":-1,\"end\":2,\"label\":\"X\"}]}\n",
+    );
+    assert!(
+        e.contains("expected a non-negative integer \"start\""),
+        "{e}"
+    );
+}
