@@ -250,4 +250,45 @@ mod tests {
         let est = alpha_with_distance(&[vec![0, 0], vec![0, 1], vec![1, 1]], &delta);
         assert!((est.value.unwrap_or(f64::NAN) - 4.0 / 9.0).abs() < 1e-12);
     }
+
+    #[test]
+    fn singleton_sets_with_missing_answers_give_the_nominal_engine_alpha() {
+        // On sets of one, Jaccard and MASI are the nominal 0/1 distance, so set alpha must
+        // equal the engine's (verified) nominal alpha, here with an unbalanced design.
+        use crate::dataset::{DatasetBuilder, Row};
+        let rows = [
+            ("1", "a", "x"),
+            ("1", "b", "x"),
+            ("1", "c", "y"),
+            ("2", "a", "y"),
+            ("2", "b", "y"),
+            ("3", "a", "z"),
+            ("3", "c", "z"),
+            ("3", "d", "x"),
+            ("4", "b", "x"),
+            ("4", "d", "x"),
+            ("5", "a", "x"),
+        ];
+        let mut b = DatasetBuilder::default();
+        for (item, annotator, label) in rows {
+            let row = Row {
+                item,
+                annotator,
+                label,
+                ..Row::default()
+            };
+            b.push_set(row, &[label]);
+        }
+        let ds = b.build(None).expect("no order");
+        let opts = AgreementOptions {
+            bootstrap: 0,
+            ..AgreementOptions::default()
+        };
+        let nominal = compute(&ds, &opts).coefficients.krippendorff_alpha.value;
+        let ml = multilabel(&ds, &opts).expect("sets");
+        let (j, m) = (ml.alpha_jaccard.value, ml.alpha_masi.value);
+        let n = nominal.expect("defined");
+        assert!((j.expect("defined") - n).abs() < 1e-12, "{j:?} vs {n}");
+        assert!((m.expect("defined") - n).abs() < 1e-12, "{m:?} vs {n}");
+    }
 }
