@@ -82,6 +82,8 @@ pub enum FormatArg {
     Labelbox,
     /// doccano per-user JSONL files (`<username>.jsonl`).
     Doccano,
+    /// Canonical long form as Parquet (utf8/int64 ids, list<utf8> multi-labels).
+    Parquet,
 }
 
 impl From<FormatArg> for Format {
@@ -97,6 +99,7 @@ impl From<FormatArg> for Format {
             FormatArg::SagemakerGt => Format::SagemakerGt,
             FormatArg::Labelbox => Format::Labelbox,
             FormatArg::Doccano => Format::Doccano,
+            FormatArg::Parquet => Format::Parquet,
         }
     }
 }

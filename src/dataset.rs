@@ -12,6 +12,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::label_sets::{LabelSets, PayloadBuilder, RawSpan, SpanSets, NO_EXTRA};
+
 /// Sentinel for "no value" in the optional `u32` columns (gold label per item).
 pub const NO_LABEL: u32 = u32::MAX;
 
@@ -73,6 +75,10 @@ pub struct Dataset {
     pub gold: Vec<u32>,
     /// Rows that were read but are not annotations, by reason.
     pub skipped: Skipped,
+    /// Label set of each annotation, when the input had multi-label answers.
+    pub label_sets: Option<LabelSets>,
+    /// Spans of each annotation, when the input had span answers.
+    pub spans: Option<SpanSets>,
 }
 
 impl Dataset {
@@ -234,13 +240,13 @@ impl std::fmt::Display for BuildError {
 
 /// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
 #[derive(Debug, Default)]
-struct Interner {
+pub(crate) struct Interner {
     ids: ahash::AHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
 }
 
 impl Interner {
-    fn intern(&mut self, s: &str) -> u32 {
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.ids.get(s) {
             return id;
         }
@@ -251,7 +257,10 @@ impl Interner {
     }
 
     /// Sort names canonically; returns the names in their new order and old-id -> new-id.
-    fn canonical(self, order: Option<&[String]>) -> Result<(Vec<String>, Vec<u32>), BuildError> {
+    pub(crate) fn canonical(
+        self,
+        order: Option<&[String]>,
+    ) -> Result<(Vec<String>, Vec<u32>), BuildError> {
         let mut idx: Vec<u32> = (0..self.names.len() as u32).collect();
         match order {
             Some(order) => {
@@ -319,6 +328,8 @@ struct PendingAnnotation {
     label: u32,
     duration_s: f32,
     submitted_at_ms: i64,
+    /// Label-set or span-list index in `DatasetBuilder::payload`, `NO_EXTRA` for a plain label.
+    extra: u32,
 }
 
 /// Accumulates rows, then builds the canonical `Dataset`.
@@ -333,11 +344,35 @@ pub struct DatasetBuilder {
     has_duration: bool,
     has_submitted: bool,
     empty_label: u64,
+    /// Label sets and span lists of the rows that have them.
+    payload: PayloadBuilder,
 }
 
 impl DatasetBuilder {
     /// Add one row. Empty labels are counted as skips and not stored.
     pub fn push(&mut self, row: Row<'_>) {
+        self.push_extra(row, NO_EXTRA);
+    }
+
+    /// Add one multi-label row: `row.label` is the set's canonical label (see
+    /// `label_sets`), `members` its labels (an empty slice is "none of these").
+    pub fn push_set(&mut self, row: Row<'_>, members: &[&str]) {
+        let extra = self.payload.push_set(members);
+        self.push_extra(row, extra);
+    }
+
+    /// Add one span row: `row.label` is the list's canonical label, `spans` the spans (an
+    /// empty slice is "no span"), `text` the item's text when known.
+    pub fn push_spans(&mut self, row: Row<'_>, spans: &[RawSpan], text: Option<&str>) {
+        if let Some(t) = text.filter(|t| !t.is_empty()) {
+            let item = self.items.intern(row.item);
+            self.payload.set_text(item, t);
+        }
+        let extra = self.payload.push_spans(spans);
+        self.push_extra(row, extra);
+    }
+
+    fn push_extra(&mut self, row: Row<'_>, extra: u32) {
         let item = self.items.intern(row.item);
         if let Some(gold) = row.gold.filter(|g| !g.is_empty()) {
             let label = self.labels.intern(gold);
@@ -364,6 +399,7 @@ impl DatasetBuilder {
             label,
             duration_s: row.duration_s.unwrap_or(f32::NAN),
             submitted_at_ms: row.submitted_at_ms.unwrap_or(i64::MIN),
+            extra,
         });
     }
 
@@ -374,6 +410,7 @@ impl DatasetBuilder {
     /// hold gold labels (readers with gold columns stay sequential).
     pub fn append(&mut self, other: DatasetBuilder) {
         debug_assert!(other.gold.is_empty() && other.gold_conflict.is_none());
+        debug_assert!(!self.has_payload() && !other.has_payload());
         let remap = |global: &mut Interner, local: Interner| -> Vec<u32> {
             local.names.iter().map(|n| global.intern(n)).collect()
         };
@@ -391,6 +428,11 @@ impl DatasetBuilder {
         self.has_duration |= other.has_duration;
         self.has_submitted |= other.has_submitted;
         self.empty_label += other.empty_label;
+    }
+
+    /// Whether any annotation carries a label set or spans (which `append` cannot merge).
+    pub fn has_payload(&self) -> bool {
+        !self.payload.is_empty()
     }
 
     /// Whether nothing has been added yet.
@@ -448,6 +490,7 @@ impl DatasetBuilder {
                 label: 0,
                 duration_s: 0.0,
                 submitted_at_ms: 0,
+                extra: NO_EXTRA,
             },
         );
         let mut pending = vec![empty; self.pending.len()];
@@ -491,6 +534,17 @@ impl DatasetBuilder {
         for (item, label) in self.gold {
             gold[item_map[item as usize] as usize] = label_map[label as usize];
         }
+        // Sets and spans follow the kept annotations (after duplicates are resolved).
+        let (label_sets, spans): (Option<LabelSets>, Option<SpanSets>) = if self.payload.is_empty()
+        {
+            (None, None)
+        } else {
+            let kept_payload: Vec<(u32, &str)> = kept
+                .iter()
+                .map(|p| (p.extra, labels[p.label as usize].as_str()))
+                .collect();
+            self.payload.finish(&kept_payload, &item_map, items.len())
+        };
         let label_values = labels
             .iter()
             .map(|l| parse_number(l))
@@ -517,6 +571,8 @@ impl DatasetBuilder {
                 duplicate,
                 single_annotation_items,
             },
+            label_sets,
+            spans,
         })
     }
 }

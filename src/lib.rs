@@ -10,12 +10,14 @@ pub mod error;
 pub mod explain;
 pub mod feedback;
 pub mod ingest;
+pub mod label_sets;
 pub mod output;
 pub mod progress;
 pub mod quality;
 pub mod report;
 pub mod run;
 pub mod simulate;
+pub mod spans;
 pub mod tasks;
 pub mod timings;
 

@@ -88,25 +88,23 @@ fn label_studio_cancelled_annotations_are_counted_not_labels() {
     assert_eq!(loaded.skipped_by_reason, counts(&[("cancelled", 2)]));
 }
 
-/// Spans and multi-label answers are refused with the task's line, not dropped.
+/// Spans (`labels` results) and multi-choice answers are read, not dropped or refused.
 #[test]
-fn label_studio_spans_and_multi_choice_are_refused_clearly() {
+fn label_studio_spans_and_multi_choice_are_read() {
     let spans = "[\n{\"id\": 1, \"annotations\": [{\"completed_by\": 3, \"result\": [{\"from_name\": \
                  \"aspect\", \"type\": \"labels\", \"value\": {\"start\": 0, \"end\": 3, \"labels\": [\"X\"]}}]}]}]";
-    assert_eq!(
-        err("spans.json", spans),
-        "spans.json: expected a \"choices\" control (single-label classification), found only \
-         aspect (spans, ratings and other types are not supported yet)"
-    );
+    let loaded = ok("spans.json", spans);
+    assert_eq!(loaded.dataset.labels, ["0-3:X"]);
+    let sets = loaded.dataset.spans.as_ref().map(|s| s.spans.len());
+    assert_eq!(sets, Some(1));
     let multi = format!(
         "[\n{}]",
-        ls_task(7, "{\"id\": 9, \"completed_by\": 3, \"result\": [{\"from_name\": \"s\", \"type\": \"choices\", \"value\": {\"choices\": [\"a\", \"b\"]}}]}")
+        ls_task(7, "{\"id\": 9, \"completed_by\": 3, \"result\": [{\"from_name\": \"s\", \"type\": \"choices\", \"value\": {\"choices\": [\"b\", \"a\"]}}]}")
     );
-    assert_eq!(
-        err("multi.json", &multi),
-        "multi.json:2: task 7, annotation 9: control \"s\": expected one choice, found 2 \
-         (multi-label input is not supported yet)"
-    );
+    let loaded = ok("multi.json", &multi);
+    assert_eq!(loaded.dataset.labels, ["a|b"]);
+    let names = loaded.dataset.label_sets.as_ref().map(|s| s.names.clone());
+    assert_eq!(names, Some(vec!["a".to_string(), "b".to_string()]));
 }
 
 fn mturk_header(answers: &[&str]) -> String {
@@ -200,9 +198,9 @@ fn toloka_items_are_hashed_and_every_row_is_accounted_for() {
     );
 }
 
-/// §10 "Type mismatch": one file, one kind of task; span views are refused.
+/// §10 "Type mismatch": one file, one kind of task; span views are read, image views refused.
 #[test]
-fn prodigy_mixed_or_span_views_are_refused() {
+fn prodigy_mixed_or_image_views_are_refused() {
     let line = |view: &str, answer: &str| {
         format!("{{\"text\":\"a\",\"label\":\"POS\",\"accept\":[\"POS\"],\"options\":[],\"_input_hash\":-5,\"_view_id\":\"{view}\",\"answer\":\"{answer}\",\"_annotator_id\":\"d-alex\"}}")
     };
@@ -217,7 +215,9 @@ fn prodigy_mixed_or_span_views_are_refused() {
          _view_id \"classification\""
     );
     let spans = format!("{}\n", line("ner_manual", "accept"));
-    assert!(err("db.jsonl", &spans).contains("span and image tasks are not supported yet"));
+    assert_eq!(ok("db.jsonl", &spans).dataset.labels, ["[]"]);
+    let image = format!("{}\n", line("image_manual", "accept"));
+    assert!(err("db.jsonl", &image).contains("image tasks are not supported yet"));
 }
 
 /// Binary views: reject is a real "no" vote; several questions on one input stay apart.

@@ -290,3 +290,13 @@ fn doccano_per_user_files_equal_canonical() {
     // 4 files x 12 examples, 35 labelled: the other 13 are empty lists.
     assert_eq!(counts(&loaded), counts_of(&[("no_label", 13)]));
 }
+
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_equals_canonical() {
+    let loaded = load("canonical.parquet", IngestOptions::default());
+    assert_eq!(loaded.files[0].format, Format::Parquet);
+    assert_eq!(long(&loaded.dataset, "canonical", ALL), canonical(ALL));
+    let csv = load("canonical.csv", IngestOptions::default());
+    assert_eq!(counts(&loaded), counts(&csv));
+}

@@ -29,6 +29,8 @@ mod ingest_errors;
 mod ingest_properties;
 /// `--on-invalid skip`, quarantine, label hygiene, stdin and safe outputs.
 mod invalid_skip;
+/// Multi-label sets (every format, alpha-MASI/Jaccard vs nltk) and span F1.
+mod multilabel_spans;
 /// Detection targets of the quality engine on simulated batches.
 mod quality_simulated;
 /// insta snapshots of every exporter on `fixtures/small`.

@@ -38,6 +38,7 @@ mod cac;
 mod cohen;
 mod conger;
 mod krippendorff;
+pub mod multilabel;
 mod per_label;
 mod ratings;
 mod weights;
@@ -279,6 +280,12 @@ pub struct AgreementReport {
     pub pairs: Vec<PairAgreement>,
     /// Caveats about the computation (for example fallbacks).
     pub notes: Vec<String>,
+    /// Multi-label agreement (label sets), when the input had multi-label answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multilabel: Option<multilabel::MultiLabelAgreement>,
+    /// Span agreement (pairwise F1), when the input had span answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spans: Option<crate::spans::SpanAgreement>,
 }
 
 /// Compute the full agreement report.
@@ -369,6 +376,8 @@ pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
         per_label,
         pairs,
         notes,
+        multilabel: multilabel::multilabel(ds, opts),
+        spans: crate::spans::agreement(ds, &crate::spans::SpanOptions::default()),
     }
 }
 

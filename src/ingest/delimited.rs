@@ -1,10 +1,12 @@
 //! CSV and TSV readers (RFC 4180 via the `csv` crate). The delimiter of a CSV file is
 //! detected from its header line (`,`, tab or `;`); TSV files are tab-separated without
-//! quoting, as annotation platforms write them.
+//! quoting, as annotation platforms write them. A label cell starting with `[` is a
+//! multi-label answer written as a JSON array (`[]` = "none of these"; an empty cell stays
+//! a missing label).
 
 use std::path::Path;
 
-use super::{ColumnMap, Fields, Format, IngestOptions, RecordSink};
+use super::{ColumnMap, Fields, Format, IngestOptions, Payload, RecordSink};
 use crate::error::{Error, Result};
 
 /// The delimiter that occurs most often outside quotes in the first line; `,` on a tie.
@@ -243,12 +245,31 @@ pub(crate) fn read(
                 status: opt(map.status)?,
             })
         })();
-        match fields {
-            Ok(fields) => sink.push_raw(path, line, raw, fields)?,
+        let set = fields.and_then(|f| Ok((f, label_set(path, line, f.label)?)));
+        match set {
+            Ok((fields, Some(set))) => {
+                sink.push_payload(path, line, raw, fields, Payload::Set(&set))?
+            }
+            Ok((fields, None)) => sink.push_raw(path, line, raw, fields)?,
             Err(e) => sink.invalid(e, raw)?,
         }
     }
     Ok(rows)
+}
+
+/// A label cell that starts with `[`, parsed as a JSON array of labels.
+fn label_set(path: &Path, line: u64, cell: &str) -> Result<Option<Vec<String>>> {
+    if !cell.trim_start().starts_with('[') {
+        return Ok(None);
+    }
+    let list: Vec<serde_json::Value> = serde_json::from_str(cell.trim()).map_err(|e| {
+        Error::data(
+            path,
+            Some(line),
+            format!("field \"label\": expected a JSON array of labels, found {cell:?} ({e})"),
+        )
+    })?;
+    super::jsonl::label_list(path, line, "label", &list).map(Some)
 }
 
 /// Read a gold file (`item,label`, or `item,gold_label`) into the builder.

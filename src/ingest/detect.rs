@@ -62,6 +62,10 @@ fn has_key(bytes: &[u8], key: &str) -> bool {
 }
 
 fn sniff(path: &Path, bytes: &[u8]) -> Format {
+    // Parquet files start (and end) with the magic bytes `PAR1`.
+    if bytes.starts_with(b"PAR1") {
+        return Format::Parquet;
+    }
     match first_byte(bytes) {
         Some(b'[') => label_studio_kind(bytes),
         Some(b'{') => {

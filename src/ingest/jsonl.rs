@@ -1,13 +1,16 @@
 //! JSON Lines reader: one object per line. Ids and labels may be strings or integers (read
 //! as text); blank lines are allowed; anything else is an error naming the line and field.
+//! A label that is a list is a multi-label answer (`[]` = "none of these", `null` = missing);
+//! a `spans` list of `{start, end, label}` (with an optional item `text`) is a span answer.
 
 use std::borrow::Cow;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{Fields, RecordSink};
+use super::{Fields, Payload, RecordSink};
 use crate::error::{Error, Result};
+use crate::label_sets::RawSpan;
 
 const ITEM: &[&str] = &["item", "item_id", "task", "task_id"];
 const ANNOTATOR: &[&str] = &[
@@ -37,7 +40,7 @@ fn text<'v>(line: u64, path: &Path, name: &str, v: &'v Value) -> Result<Cow<'v, 
         Value::Array(_) => Err(Error::data(
             path,
             Some(line),
-            format!("field {name:?}: expected a string or number, found a list (multi-label input is not supported yet)"),
+            format!("field {name:?}: expected a string or number, found a list"),
         )),
         Value::Object(_) => Err(Error::data(
             path,
@@ -107,14 +110,32 @@ fn read_line(path: &Path, line: u64, raw: &[u8], sink: &mut RecordSink<'_>) -> R
     };
     let item = required(ITEM, "the item id")?;
     let annotator = required(ANNOTATOR, "the annotator id")?;
-    let label = required(LABEL, "the label")?;
+    let spans = match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("spans")) {
+        Some((_, v)) => Some(span_list(path, line, v)?),
+        None => None,
+    };
+    let mut set: Option<Vec<String>> = None;
+    let label = match (lookup(&obj, LABEL), &spans) {
+        (Some((name, Value::Array(list))), _) => {
+            set = Some(label_list(path, line, name, list)?);
+            Cow::Borrowed("")
+        }
+        (None, Some(_)) => Cow::Borrowed(""),
+        _ => required(LABEL, "the label")?,
+    };
+    let text_field = optional(&["text"])?;
     let duration = optional(&["duration_s", "duration", "lead_time"])?;
     let started = optional(&["started_at"])?;
     let submitted = optional(&["submitted_at"])?;
     let gold = optional(&["gold", "gold_label"])?;
     let is_gold = optional(&["is_gold"])?;
     let status = optional(&["status"])?;
-    sink.push_raw(
+    let payload = match (&set, &spans) {
+        (_, Some(spans)) => Payload::Spans(spans, text_field.as_deref()),
+        (Some(set), None) => Payload::Set(set),
+        (None, None) => Payload::Single,
+    };
+    sink.push_payload(
         path,
         line,
         Some(raw),
@@ -129,6 +150,69 @@ fn read_line(path: &Path, line: u64, raw: &[u8], sink: &mut RecordSink<'_>) -> R
             is_gold: is_gold.as_deref(),
             status: status.as_deref(),
         },
+        payload,
     )?;
     Ok(())
+}
+
+/// The members of a multi-label list: strings or numbers (read as text).
+pub(crate) fn label_list(
+    path: &Path,
+    line: u64,
+    name: &str,
+    list: &[Value],
+) -> Result<Vec<String>> {
+    list.iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            other => Err(Error::data(
+                path,
+                Some(line),
+                format!("field {name:?}: expected a list of strings or numbers, found {other}"),
+            )),
+        })
+        .collect()
+}
+
+/// A `spans` list: objects with integer `start`, `end` and a `label`.
+pub(crate) fn span_list(path: &Path, line: u64, v: &Value) -> Result<Vec<RawSpan>> {
+    let fail = |m: String| Error::data(path, Some(line), m);
+    let list = match v {
+        Value::Array(list) => list,
+        Value::Null => return Ok(Vec::new()),
+        other => {
+            return Err(fail(format!(
+                "field \"spans\": expected a list, found {other}"
+            )))
+        }
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let offset = |k: &str| {
+                s.get(k).and_then(Value::as_u64).ok_or_else(|| {
+                    fail(format!(
+                        "field \"spans\"[{i}]: expected a non-negative integer {k:?}, found {}",
+                        s.get(k).map_or("none".to_string(), Value::to_string)
+                    ))
+                })
+            };
+            let label = match s.get("label") {
+                Some(Value::String(l)) => l.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                other => {
+                    return Err(fail(format!(
+                        "field \"spans\"[{i}]: expected a string \"label\", found {}",
+                        other.map_or("none".to_string(), Value::to_string)
+                    )))
+                }
+            };
+            Ok(RawSpan {
+                start: offset("start")?,
+                end: offset("end")?,
+                label,
+            })
+        })
+        .collect()
 }

@@ -13,7 +13,10 @@
 //!   annotation: the dataset cannot exempt one annotation from gold scoring, and scoring it
 //!   against itself would inflate its author's accuracy.
 //! - label = `value.choices` of one `choices` control (`--label-col` names its `from_name`
-//!   when there are several); several choices in one answer (multi-label) are refused.
+//!   when there are several); several choices in one answer are a multi-label answer.
+//! - a `labels` control (spans): every region of the control is a span `value.start`,
+//!   `value.end`, one per `value.labels` entry; an annotation with no region of it is the
+//!   answer "no span"; the task's `data.text` is kept for whitespace trimming.
 //! - duration_s = `lead_time`; submitted_at = `created_at`; no start time is invented.
 //! - `predictions` and `drafts` are model output and unsaved work: never annotators.
 
@@ -23,8 +26,16 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::json_array::{self, id_text, kind, Element};
-use super::{Fields, IngestOptions, RecordSink};
+use super::{Fields, IngestOptions, Payload, RecordSink};
 use crate::error::{Error, Result};
+use crate::label_sets::RawSpan;
+
+/// What one annotation answers for the chosen control.
+enum Answer {
+    One(String),
+    Set(Vec<String>),
+    Spans(Vec<RawSpan>),
+}
 
 /// Read one Label Studio JSON export; returns the number of annotations read.
 pub(crate) fn read(
@@ -35,6 +46,16 @@ pub(crate) fn read(
 ) -> Result<u64> {
     let tasks = json_array::elements(path, bytes)?;
     let control = choose_control(path, &tasks, opts.columns.label.as_deref())?;
+    let spans_control = tasks
+        .iter()
+        .filter_map(|t| t.value.get("annotations").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|a| a.get("result").and_then(Value::as_array))
+        .flatten()
+        .any(|r| {
+            r.get("from_name").and_then(Value::as_str) == Some(control.as_str())
+                && r.get("type").and_then(Value::as_str) == Some("labels")
+        });
     let mut rows = 0u64;
     for task in &tasks {
         let obj = json_array::object(path, task)?;
@@ -69,7 +90,11 @@ pub(crate) fn read(
                     kind(annotation)
                 )));
             };
-            read_annotation(path, line, &item, a, &control, sink)?;
+            let text = obj
+                .get("data")
+                .and_then(|d| d.get("text"))
+                .and_then(Value::as_str);
+            read_annotation(path, line, &item, a, &control, spans_control, text, sink)?;
         }
     }
     Ok(rows)
@@ -81,6 +106,8 @@ fn read_annotation(
     item: &str,
     a: &Map<String, Value>,
     control: &str,
+    spans_control: bool,
+    text: Option<&str>,
     sink: &mut RecordSink<'_>,
 ) -> Result<()> {
     let fail = |m: String| Error::data(path, Some(line), m);
@@ -97,8 +124,8 @@ fn read_annotation(
         sink.skip("cancelled");
         return Ok(());
     }
-    let label = match choices(a, control) {
-        Ok(Some(label)) => label,
+    let answer = match choices(a, control, spans_control) {
+        Ok(Some(answer)) => answer,
         Ok(None) => {
             sink.skip("no_choice");
             return Ok(());
@@ -106,7 +133,17 @@ fn read_annotation(
         Err(found) => return Err(fail(format!("{where_}: {found}"))),
     };
     if flag("ground_truth") {
-        sink.set_gold(path, line, item, &label)?;
+        match &answer {
+            Answer::One(label) => sink.set_gold(path, line, item, label)?,
+            Answer::Set(set) => {
+                let mut set = set.clone();
+                set.sort_by(|a, b| crate::dataset::canonical_cmp(a, b));
+                set.dedup();
+                sink.set_gold(path, line, item, &set.join("|"))?
+            }
+            // Span gold is not scored yet; the reference annotation is still not a rater.
+            Answer::Spans(_) => {}
+        }
         sink.skip("ground_truth");
         return Ok(());
     }
@@ -129,18 +166,25 @@ fn read_annotation(
         }
     };
     let created = a.get("created_at").and_then(Value::as_str);
-    sink.push(
+    let (label, payload) = match &answer {
+        Answer::One(label) => (label.as_str(), Payload::Single),
+        Answer::Set(set) => ("", Payload::Set(set)),
+        Answer::Spans(spans) => ("", Payload::Spans(spans, text)),
+    };
+    sink.push_payload(
         path,
         line,
+        None,
         Fields {
             item,
             annotator: &annotator,
-            label: &label,
+            label,
             duration_s: duration.as_deref(),
             submitted_at: created,
             status: rejected.then_some("rejected"),
             ..Fields::default()
         },
+        payload,
     )
 }
 
@@ -157,31 +201,63 @@ pub(crate) fn annotator_id(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// The single choice given for `control`: `Ok(None)` when the annotation has none,
-/// `Err(found …)` when it is not a single choice.
-fn choices(a: &Map<String, Value>, control: &str) -> std::result::Result<Option<String>, String> {
+/// The answer given for `control`: `Ok(None)` when the annotation has none,
+/// `Err(found …)` when it is not a choice or span answer.
+fn choices(
+    a: &Map<String, Value>,
+    control: &str,
+    spans_control: bool,
+) -> std::result::Result<Option<Answer>, String> {
     let results = a.get("result").and_then(Value::as_array);
-    let Some(region) = results
+    let mut regions = results
         .into_iter()
         .flatten()
-        .find(|r| r.get("from_name").and_then(Value::as_str) == Some(control))
-    else {
-        return Ok(None);
+        .filter(|r| r.get("from_name").and_then(Value::as_str) == Some(control))
+        .peekable();
+    let Some(region) = regions.peek().copied() else {
+        // For a span control, no region at all is the answer "no span", not a skip.
+        return Ok(spans_control.then(|| Answer::Spans(Vec::new())));
     };
+    if region.get("type").and_then(Value::as_str) == Some("labels") {
+        let mut spans = Vec::new();
+        for r in regions {
+            let v = r.get("value");
+            let offset = |k: &str| v.and_then(|v| v.get(k)).and_then(Value::as_u64);
+            let (Some(start), Some(end)) = (offset("start"), offset("end")) else {
+                return Err(format!(
+                    "control {control:?}: expected integer \"start\" and \"end\" in a labels region"
+                ));
+            };
+            let labels = v.and_then(|v| v.get("labels")).and_then(Value::as_array);
+            for l in labels.into_iter().flatten() {
+                let label = id_text(l)
+                    .ok_or_else(|| format!("control {control:?}: expected a label string"))?;
+                spans.push(RawSpan { start, end, label });
+            }
+        }
+        return Ok(Some(Answer::Spans(spans)));
+    }
     match region.get("value").and_then(|v| v.get("choices")) {
         Some(Value::Array(list)) => match list.as_slice() {
             [] => Ok(None),
-            [one] => id_text(one).map(Some).ok_or_else(|| {
+            [one] => id_text(one).map(|l| Some(Answer::One(l))).ok_or_else(|| {
                 format!(
                     "control {control:?}: expected a choice string, found {}",
                     kind(one)
                 )
             }),
-            _ => Err(format!(
-                "control {control:?}: expected one choice, found {} (multi-label input is not \
-                 supported yet)",
-                list.len()
-            )),
+            many => many
+                .iter()
+                .map(|v| {
+                    id_text(v).ok_or_else(|| {
+                        format!(
+                            "control {control:?}: expected choice strings, found {}",
+                            kind(v)
+                        )
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map(|set| Some(Answer::Set(set))),
         },
         _ => Err(format!(
             "control {control:?}: expected a \"choices\" result, found type {:?} (only \
@@ -211,7 +287,10 @@ fn choose_control(path: &Path, tasks: &[Element], chosen: Option<&str>) -> Resul
             continue;
         };
         all_controls.insert(name.to_string());
-        if r.get("type").and_then(Value::as_str) == Some("choices") {
+        if matches!(
+            r.get("type").and_then(Value::as_str),
+            Some("choices" | "labels")
+        ) {
             choice_controls.insert(name.to_string());
         }
     }

@@ -22,6 +22,8 @@ mod label_studio_min;
 mod labelbox;
 mod mturk;
 mod parallel;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod prodigy;
 mod sagemaker;
 mod sink;
@@ -38,7 +40,7 @@ use sha2::{Digest, Sha256};
 pub use columns::{ColumnMap, ColumnOverrides};
 pub use hygiene::{LabelHygiene, LabelVariants};
 pub use invalid::{count_by_reason, write_quarantine, InvalidRecord, OnInvalid};
-pub(crate) use sink::{Fields, RecordSink};
+pub(crate) use sink::{Fields, Payload, RecordSink};
 
 use crate::dataset::{Dataset, Level};
 use crate::error::{Error, Result};
@@ -72,6 +74,8 @@ pub enum Format {
     Labelbox,
     /// doccano per-user JSONL (`<username>.jsonl`), text classification.
     Doccano,
+    /// Canonical long form as Parquet (cargo feature `parquet`, on by default).
+    Parquet,
 }
 
 impl Format {
@@ -83,6 +87,7 @@ impl Format {
             "csv" | "txt" => Some(Format::Csv),
             "tsv" | "tab" => Some(Format::Tsv),
             "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+            "parquet" | "pq" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -92,7 +97,7 @@ impl Format {
     pub fn is_line_based(self) -> bool {
         !matches!(
             self,
-            Format::LabelStudio | Format::LabelStudioMin | Format::SagemakerGt
+            Format::LabelStudio | Format::LabelStudioMin | Format::SagemakerGt | Format::Parquet
         )
     }
 
@@ -111,6 +116,7 @@ impl Format {
             Format::SagemakerGt => "sagemaker-gt",
             Format::Labelbox => "labelbox",
             Format::Doccano => "doccano",
+            Format::Parquet => "parquet",
         }
     }
 }
@@ -343,6 +349,13 @@ fn read_file(
         Format::SagemakerGt => sagemaker::read_file(path, bytes, opts, sink),
         Format::Labelbox => labelbox::read(path, bytes, opts, sink),
         Format::Doccano => doccano::read(path, bytes, sink),
+        #[cfg(feature = "parquet")]
+        Format::Parquet => parquet::read(path, bytes, sink),
+        #[cfg(not(feature = "parquet"))]
+        Format::Parquet => Err(Error::Usage(format!(
+            "{}: Parquet input needs labelaudit built with the `parquet` feature",
+            path.display()
+        ))),
     }
 }
 

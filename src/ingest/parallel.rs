@@ -71,7 +71,8 @@ pub(crate) fn read_chunked(
             .collect();
         for part in read {
             let (part, rows) = part?;
-            if part.builder.has_gold() || !part.gold.is_empty() {
+            // Gold rows, label sets and spans are merged by the sequential reader only.
+            if part.builder.has_gold() || !part.gold.is_empty() || part.builder.has_payload() {
                 return None;
             }
             match acc.as_mut() {

@@ -10,8 +10,10 @@
 //!     the task's `label`; when a file asks several questions (`label`s) of one input, each
 //!     question is its own item `<_input_hash>/<label>`, so answers do not overwrite each other.
 //!   - `choice` (and `blocks` with `options`): label = the one id in `accept`; several ids
-//!     (multi-label) are refused; an empty `accept` ("none apply") is counted
+//!     are a multi-label answer (a label set); an empty `accept` ("none apply") is counted
 //!     `no_option_selected`; `reject` flags a broken example: counted `flagged`, not a label.
+//!   - `ner_manual` / `spans_manual`: an accepted answer is the span list `spans`
+//!     (`start`, `end`, `label`; `[]` = no span) with the item `text`; `reject` → `flagged`.
 //!   - `ignore` is always a skip: counted `ignored`.
 //! - submitted_at = `_timestamp` (Unix seconds, v1.11+); no start time, no duration (a gap
 //!   between timestamps would include idle time).
@@ -24,7 +26,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::json_array::{self, id_text};
-use super::{Fields, RecordSink};
+use super::{Fields, Payload, RecordSink};
 use crate::error::{Error, Result};
 
 /// The kind of task a `_view_id` asks.
@@ -32,6 +34,7 @@ use crate::error::{Error, Result};
 enum Kind {
     Binary,
     Choice,
+    Spans,
 }
 
 fn kind_of(view: &str, obj: &Map<String, Value>) -> std::result::Result<Kind, String> {
@@ -39,14 +42,15 @@ fn kind_of(view: &str, obj: &Map<String, Value>) -> std::result::Result<Kind, St
         "classification" => Ok(Kind::Binary),
         "choice" => Ok(Kind::Choice),
         "blocks" if obj.contains_key("options") => Ok(Kind::Choice),
+        "ner_manual" | "spans_manual" => Ok(Kind::Spans),
         "review" => Err(
             "found _view_id \"review\": review datasets hold adjudicated (gold) answers, not \
              another rater; reading them as gold is not supported yet"
                 .into(),
         ),
         other => Err(format!(
-            "expected a classification view (classification, choice), found _view_id {other:?} \
-             (span and image tasks are not supported yet)"
+            "expected a classification or span view (classification, choice, ner_manual, \
+             spans_manual), found _view_id {other:?} (image tasks are not supported yet)"
         )),
     }
 }
@@ -94,6 +98,8 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
         let answer = obj.get("answer").and_then(Value::as_str).unwrap_or("");
         let view = obj.get("_view_id").and_then(Value::as_str).unwrap_or("");
         let kind = kind_of(view, obj).map_err(fail)?;
+        let mut set: Option<Vec<String>> = None;
+        let mut spans = None;
         let label = match (answer, kind) {
             ("ignore", _) => {
                 sink.skip("ignored");
@@ -106,9 +112,14 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
                 }
                 answer.to_string()
             }
-            ("reject", Kind::Choice) => {
+            ("reject", Kind::Choice | Kind::Spans) => {
                 sink.skip("flagged");
                 continue;
+            }
+            ("accept", Kind::Spans) => {
+                let list = obj.get("spans").unwrap_or(&Value::Null);
+                spans = Some(super::jsonl::span_list(path, line, list)?);
+                String::new()
             }
             ("accept", Kind::Choice) => match obj.get("accept") {
                 Some(Value::Array(ids)) => match ids.as_slice() {
@@ -120,11 +131,13 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
                         fail("field \"accept\": expected an option id, found another value".into())
                     })?,
                     many => {
-                        return Err(fail(format!(
-                            "field \"accept\": expected one option id, found {} (multi-label \
-                             input is not supported yet)",
-                            many.len()
-                        )))
+                        let ids: Option<Vec<String>> = many.iter().map(id_text).collect();
+                        set = Some(ids.ok_or_else(|| {
+                            fail(
+                                "field \"accept\": expected option ids, found another value".into(),
+                            )
+                        })?);
+                        String::new()
                     }
                 },
                 _ => return Err(fail("expected a list \"accept\", found none".into())),
@@ -143,9 +156,16 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
                 ))
             })?),
         };
-        sink.push(
+        let text = obj.get("text").and_then(Value::as_str);
+        let payload = match (&set, &spans) {
+            (_, Some(spans)) => Payload::Spans(spans, text),
+            (Some(set), None) => Payload::Set(set),
+            (None, None) => Payload::Single,
+        };
+        sink.push_payload(
             path,
             line,
+            None,
             Fields {
                 item: &item,
                 annotator: &annotator,
@@ -153,6 +173,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
                 submitted_at: submitted.as_deref(),
                 ..Fields::default()
             },
+            payload,
         )?;
     }
     Ok(records.len() as u64)
@@ -184,7 +205,10 @@ mod tests {
         let empty = Map::new();
         assert_eq!(kind_of("classification", &empty), Ok(Kind::Binary));
         assert_eq!(kind_of("choice", &empty), Ok(Kind::Choice));
-        assert!(kind_of("ner_manual", &empty).unwrap_err().contains("span"));
+        assert_eq!(kind_of("ner_manual", &empty), Ok(Kind::Spans));
+        assert!(kind_of("image_manual", &empty)
+            .unwrap_err()
+            .contains("image"));
         assert!(kind_of("review", &empty).unwrap_err().contains("gold"));
     }
 }

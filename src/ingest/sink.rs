@@ -13,6 +13,7 @@ use super::invalid::{InvalidRecord, OnInvalid};
 use super::{values, IngestOptions};
 use crate::dataset::{DatasetBuilder, Level, Row};
 use crate::error::{Error, Result};
+use crate::label_sets::{span_list_label, RawSpan, EMPTY_SET_LABEL};
 
 /// One record's fields as text, before validation.
 #[derive(Debug, Default, Clone, Copy)]
@@ -26,6 +27,18 @@ pub(crate) struct Fields<'a> {
     pub gold: Option<&'a str>,
     pub is_gold: Option<&'a str>,
     pub status: Option<&'a str>,
+}
+
+/// What a record answers beyond its `label` text: a label set or a span list.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) enum Payload<'a> {
+    /// A single label (`Fields::label`).
+    #[default]
+    Single,
+    /// A multi-label answer; `Fields::label` is ignored. Empty = "none of these".
+    Set(&'a [String]),
+    /// A span answer and the item's text when known; `Fields::label` is ignored.
+    Spans(&'a [RawSpan], Option<&'a str>),
 }
 
 /// Validates records and feeds the builder; shared by every reader.
@@ -163,14 +176,91 @@ impl<'o> RecordSink<'o> {
         raw: Option<&[u8]>,
         f: Fields<'_>,
     ) -> Result<()> {
-        match self.validate(path, line, f) {
+        self.push_payload(path, line, raw, f, Payload::Single)
+    }
+
+    /// `push_raw` for a record whose answer is a label set or a span list.
+    pub fn push_payload(
+        &mut self,
+        path: &Path,
+        line: u64,
+        raw: Option<&[u8]>,
+        f: Fields<'_>,
+        payload: Payload<'_>,
+    ) -> Result<()> {
+        match self.validate(path, line, f, payload) {
             Ok(()) => Ok(()),
             Err(e) => self.invalid(e, raw),
         }
     }
 
-    fn validate(&mut self, path: &Path, line: u64, f: Fields<'_>) -> Result<()> {
+    fn validate(
+        &mut self,
+        path: &Path,
+        line: u64,
+        f: Fields<'_>,
+        payload: Payload<'_>,
+    ) -> Result<()> {
         let fail = |message: String| Error::data(path, Some(line), message);
+        // A set or span list becomes one canonical label text (see `label_sets`), checked
+        // below like any label; its members are cleaned, sorted and deduplicated.
+        let mut members: Vec<String> = Vec::new();
+        let mut spans: Vec<RawSpan> = Vec::new();
+        let set_label: Option<String> = match payload {
+            Payload::Single => None,
+            Payload::Set(set) => {
+                for m in set {
+                    if let Some((at, c)) = hygiene::control_char(m) {
+                        return Err(fail(format!(
+                            "field \"label\": expected labels without control characters, \
+                             found U+{:04X} at character {at}",
+                            c as u32
+                        )));
+                    }
+                    let m = hygiene::clean(m).0;
+                    if m.is_empty() {
+                        return Err(fail(
+                            "field \"label\": expected non-empty labels in the list, found \"\""
+                                .into(),
+                        ));
+                    }
+                    members.push(m.into_owned());
+                }
+                members.sort_by(|a, b| crate::dataset::canonical_cmp(a, b));
+                members.dedup();
+                Some(if members.is_empty() {
+                    EMPTY_SET_LABEL.to_string()
+                } else {
+                    members.join("|")
+                })
+            }
+            Payload::Spans(list, _) => {
+                for sp in list {
+                    if sp.end < sp.start {
+                        return Err(fail(format!(
+                            "span {}-{} {:?}: expected end >= start",
+                            sp.start, sp.end, sp.label
+                        )));
+                    }
+                    let label = hygiene::clean(&sp.label).0;
+                    if label.is_empty() || hygiene::control_char(&label).is_some() {
+                        return Err(fail(format!(
+                            "span {}-{}: expected a label, found {:?}",
+                            sp.start, sp.end, sp.label
+                        )));
+                    }
+                    spans.push(RawSpan {
+                        label: label.into_owned(),
+                        ..sp.clone()
+                    });
+                }
+                Some(span_list_label(&spans))
+            }
+        };
+        let f = Fields {
+            label: set_label.as_deref().unwrap_or(f.label),
+            ..f
+        };
         for (name, value) in [
             ("item", f.item),
             ("annotator", f.annotator),
@@ -274,14 +364,22 @@ impl<'o> RecordSink<'o> {
             self.hygiene.saw_label(f.label);
         }
         self.accepted += 1;
-        self.builder.push(Row {
+        let row = Row {
             item: &item,
             annotator: &annotator,
             label: &label,
             duration_s,
             submitted_at_ms: submitted,
             gold: gold.as_deref().filter(|g| !g.is_empty()),
-        });
+        };
+        match payload {
+            Payload::Single => self.builder.push(row),
+            Payload::Set(_) => {
+                let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+                self.builder.push_set(row, &refs);
+            }
+            Payload::Spans(_, text) => self.builder.push_spans(row, &spans, text),
+        }
         Ok(())
     }
 }

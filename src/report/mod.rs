@@ -6,6 +6,7 @@
 pub mod consensus;
 pub mod dispute;
 pub mod export;
+pub mod multilabel_table;
 pub mod scorecard;
 pub mod table;
 

@@ -140,6 +140,12 @@ pub fn render_agreement(a: &AgreementReport, out: &mut dyn Write) -> io::Result<
             table(b)
         )?;
     }
+    if let Some(m) = &a.multilabel {
+        super::multilabel_table::render_multilabel(m, out)?;
+    }
+    if let Some(s) = &a.spans {
+        super::multilabel_table::render_spans(s, out)?;
+    }
     for note in &a.notes {
         writeln!(out, "note: {note}")?;
     }
