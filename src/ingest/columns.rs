@@ -31,8 +31,9 @@ pub struct ColumnMap {
     pub width: usize,
 }
 
-const ITEM: &[&str] = &["item", "item_id", "task", "task_id"];
-const ANNOTATOR: &[&str] = &[
+/// Accepted header names (case-insensitive) of each canonical column, first = canonical.
+pub(crate) const ITEM: &[&str] = &["item", "item_id", "task", "task_id"];
+pub(crate) const ANNOTATOR: &[&str] = &[
     "annotator",
     "annotator_id",
     "worker",
@@ -40,13 +41,13 @@ const ANNOTATOR: &[&str] = &[
     "rater",
     "performer",
 ];
-const LABEL: &[&str] = &["label", "answer", "response"];
-const DURATION: &[&str] = &["duration_s", "duration", "lead_time"];
-const STARTED: &[&str] = &["started_at"];
-const SUBMITTED: &[&str] = &["submitted_at"];
-const GOLD: &[&str] = &["gold", "gold_label"];
-const IS_GOLD: &[&str] = &["is_gold"];
-const STATUS: &[&str] = &["status"];
+pub(crate) const LABEL: &[&str] = &["label", "answer", "response"];
+pub(crate) const DURATION: &[&str] = &["duration_s", "duration", "lead_time"];
+pub(crate) const STARTED: &[&str] = &["started_at"];
+pub(crate) const SUBMITTED: &[&str] = &["submitted_at"];
+pub(crate) const GOLD: &[&str] = &["gold", "gold_label"];
+pub(crate) const IS_GOLD: &[&str] = &["is_gold"];
+pub(crate) const STATUS: &[&str] = &["status"];
 
 impl ColumnMap {
     /// Resolve the columns of `header`; `path` is only used for the error message.

@@ -12,16 +12,7 @@ use super::{Fields, Payload, RecordSink};
 use crate::error::{Error, Result};
 use crate::label_sets::RawSpan;
 
-const ITEM: &[&str] = &["item", "item_id", "task", "task_id"];
-const ANNOTATOR: &[&str] = &[
-    "annotator",
-    "annotator_id",
-    "worker",
-    "worker_id",
-    "rater",
-    "performer",
-];
-const LABEL: &[&str] = &["label", "answer", "response"];
+use super::columns::{ANNOTATOR, DURATION, GOLD, IS_GOLD, ITEM, LABEL, STARTED, STATUS, SUBMITTED};
 
 fn lookup<'v>(obj: &'v Map<String, Value>, names: &[&str]) -> Option<(&'v str, &'v Value)> {
     names.iter().find_map(|&n| {
@@ -124,12 +115,12 @@ fn read_line(path: &Path, line: u64, raw: &[u8], sink: &mut RecordSink<'_>) -> R
         _ => required(LABEL, "the label")?,
     };
     let text_field = optional(&["text"])?;
-    let duration = optional(&["duration_s", "duration", "lead_time"])?;
-    let started = optional(&["started_at"])?;
-    let submitted = optional(&["submitted_at"])?;
-    let gold = optional(&["gold", "gold_label"])?;
-    let is_gold = optional(&["is_gold"])?;
-    let status = optional(&["status"])?;
+    let duration = optional(DURATION)?;
+    let started = optional(STARTED)?;
+    let submitted = optional(SUBMITTED)?;
+    let gold = optional(GOLD)?;
+    let is_gold = optional(IS_GOLD)?;
+    let status = optional(STATUS)?;
     let payload = match (&set, &spans) {
         (_, Some(spans)) => Payload::Spans(spans, text_field.as_deref()),
         (Some(set), None) => Payload::Set(set),
