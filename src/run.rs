@@ -151,8 +151,16 @@ pub fn assess_batch_with(
     seed: u64,
     policy: &Policy,
     progress: &Progress,
-    extra: Vec<quality::RuleTest>,
+    mut extra: Vec<quality::RuleTest>,
 ) -> QualityRun {
+    // Span datasets: the `low_span_f1` rule joins the same FDR family.
+    let span_rule = ds
+        .spans
+        .is_some()
+        .then(|| stage("span_f1", || crate::spans::flag::low_span_f1(ds, policy)));
+    if let Some(r) = &span_rule {
+        extra.extend(r.tests.iter().cloned());
+    }
     progress.stage("consensus");
     let infer = |method| {
         consensus::infer(
@@ -182,6 +190,11 @@ pub fn assess_batch_with(
         spam_probability: spam.as_deref(),
     };
     let mut quality = stage("quality", || quality::assess_with(ds, &view, policy, extra));
+    if let Some(r) = &span_rule {
+        for a in &mut quality.annotators {
+            a.signals.span_f1 = r.signals.get(&a.index).cloned();
+        }
+    }
     if let Some(confusion) = &model.confusion {
         let q = model.n_labels;
         for a in &mut quality.annotators {

@@ -37,3 +37,5 @@ mod quality_simulated;
 mod report_snapshots;
 /// `--export-*`, HTML structure and escaping, `explain` dispute packets.
 mod reports;
+/// `low_span_f1` on a span batch with one misaligned annotator (`fixtures/spans`).
+mod spans_flag;

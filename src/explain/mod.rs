@@ -174,6 +174,8 @@ pub fn rule_signal(rule: Rule) -> Option<&'static str> {
         | Rule::TextCopying
         | Rule::ShortAnswers
         | Rule::RankingDisagreement => None,
+        // Span rule: its signal (`span_f1`) and cohort median are in the flag itself.
+        Rule::LowSpanF1 => None,
     }
 }
 
@@ -200,6 +202,7 @@ fn rule_meaning(rule: Rule) -> &'static str {
         Rule::TextCopying => "answers are near-identical to another annotator's answer on the same item",
         Rule::ShortAnswers => "answers are far shorter than the others' answers to the same items",
         Rule::RankingDisagreement => "rankings agree far less with the others' consensus than the cohort's do",
+        Rule::LowSpanF1 => "spans match the other annotators' spans far less often than the cohort's do (exact-match span F1)",
     }
 }
 

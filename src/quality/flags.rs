@@ -34,6 +34,8 @@ pub enum Rule {
     ShortAnswers,
     /// Ranking: rankings far less correlated with the others' consensus than the cohort's.
     RankingDisagreement,
+    /// Spans: exact-match span F1 against the others far below the cohort's.
+    LowSpanF1,
 }
 
 impl Rule {
@@ -56,6 +58,7 @@ impl Rule {
             Rule::TextCopying => "text_copying",
             Rule::ShortAnswers => "short_answers",
             Rule::RankingDisagreement => "ranking_disagreement",
+            Rule::LowSpanF1 => "low_span_f1",
         }
     }
 
@@ -78,6 +81,7 @@ impl Rule {
             Rule::TextCopying => actions.text_copying,
             Rule::ShortAnswers => actions.short_answers,
             Rule::RankingDisagreement => actions.ranking_disagreement,
+            Rule::LowSpanF1 => actions.low_span_f1,
         }
     }
 }

@@ -59,6 +59,10 @@ pub struct Signals {
     /// Share of this annotator's items that are contested (or lack a clear LOO label).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contested_share: Option<Signal>,
+    /// Span datasets: exact-match span F1 against the other annotators (micro over their
+    /// pairs, as `agreement.spans.annotators`); `cohort_median` over eligible annotators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_f1: Option<Signal>,
 }
 
 /// Per-annotator raw measurements, before cohort references and rules.

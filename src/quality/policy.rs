@@ -40,6 +40,7 @@ pub struct Actions {
     pub text_copying: Action,
     pub short_answers: Action,
     pub ranking_disagreement: Action,
+    pub low_span_f1: Action,
 }
 
 impl Default for Actions {
@@ -61,6 +62,7 @@ impl Default for Actions {
             text_copying: Action::Hold,
             short_answers: Action::Review,
             ranking_disagreement: Action::Review,
+            low_span_f1: Action::Review,
         }
     }
 }
@@ -124,6 +126,9 @@ pub struct Policy {
     pub collusion_min_agreement: f64,
     /// Items with more annotators than this are skipped when counting pairs (bounds work).
     pub max_annotators_per_item_for_pairs: usize,
+    /// low_span_f1: exact-match span F1 against the others at least this far below the
+    /// cohort median of the annotators' span F1 (span datasets only).
+    pub span_f1_min_gap: f64,
     /// Thresholds of the AI-feedback task rules (`[tasks]`; see `tasks::policy`).
     pub tasks: crate::tasks::TaskPolicy,
     /// Which rules lead to review and which to hold.
@@ -157,6 +162,7 @@ impl Default for Policy {
             collusion_min_ratio: 3.0,
             collusion_min_agreement: 0.75,
             max_annotators_per_item_for_pairs: 50,
+            span_f1_min_gap: 0.2,
             tasks: crate::tasks::TaskPolicy::default(),
             actions: Actions::default(),
         }
@@ -186,6 +192,7 @@ impl Policy {
             ("straight_line_excess", self.straight_line_excess),
             ("label_bias_min_excess", self.label_bias_min_excess),
             ("fast_share", self.fast_share),
+            ("span_f1_min_gap", self.span_f1_min_gap),
         ];
         for (name, v) in unit {
             if !(v > 0.0 && v < 1.0) {

@@ -17,6 +17,8 @@ use serde::Serialize;
 use crate::dataset::Dataset;
 use crate::label_sets::{Span, SpanSets};
 
+pub mod flag;
+
 /// How spans are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpanOptions {
