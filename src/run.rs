@@ -95,11 +95,18 @@ pub fn load_input(input: &InputArgs) -> Result<(IngestOptions, Loaded)> {
 
 /// Read a policy file, or the documented defaults.
 fn load_policy(path: Option<&Path>) -> Result<Policy> {
-    let Some(path) = path else {
-        return Ok(Policy::default());
-    };
+    match path {
+        Some(path) => read_policy(path).map(|(policy, _)| policy),
+        None => Ok(Policy::default()),
+    }
+}
+
+/// Read and parse a policy file once, keeping its text (the dispute packet quotes it).
+fn read_policy(path: &Path) -> Result<(Policy, String)> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    Policy::from_toml_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+    let policy = Policy::from_toml_str(&text)
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    Ok((policy, text))
 }
 
 /// Consensus, leave-one-out majorities and the quality audit of one dataset: the part of
@@ -374,10 +381,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             exports.check_not_inputs(args.input.files.iter().chain(&args.input.gold))?;
             let progress = Progress::new(!args.input.quiet);
             let (policy, policy_toml) = match args.policy.as_deref() {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-                    (load_policy(Some(path))?, text)
-                }
+                Some(path) => read_policy(path)?,
                 None => {
                     let policy = Policy::default();
                     let text = toml::to_string(&policy)
