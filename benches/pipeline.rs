@@ -101,7 +101,7 @@ fn benches(c: &mut Criterion) {
                 labelaudit::run::audit(
                     &loaded,
                     &AgreementOptions::default(),
-                    Method::DawidSkene,
+                    &labelaudit::run::ModelSpec::default(),
                     &policy,
                     &labelaudit::progress::Progress::hidden(),
                 )

@@ -300,6 +300,10 @@ pub struct AuditArgs {
     /// Exit with status 3 when at least one annotator is on hold.
     #[arg(long)]
     pub fail_on_hold: bool,
+    /// Also fit MACE to report each annotator's spam probability (no rule uses it; its ten
+    /// restarts cost more than the rest of the audit on large batches).
+    #[arg(long)]
+    pub mace: bool,
     #[command(flatten)]
     pub export: ExportArgs,
 }
@@ -320,6 +324,9 @@ pub struct ExplainArgs {
     /// Seed, as given to `audit`.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// `--mace`, as given to `audit`.
+    #[arg(long)]
+    pub mace: bool,
     /// Print the packet as JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,

@@ -138,24 +138,46 @@ impl QualityRun {
     }
 }
 
-/// Consensus (the chosen method, plus MACE for spam probabilities), leave-one-out
+/// The consensus model an audit measures its signals against.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSpec {
+    /// Consensus method.
+    pub method: Method,
+    /// Seed of methods with random restarts (MACE).
+    pub seed: u64,
+    /// Also fit MACE for each annotator's spam probability when the method is not MACE.
+    /// Opt-in: no rule uses it, and MACE's ten restarts cost more than the rest of the
+    /// audit on large batches.
+    pub mace: bool,
+}
+
+impl Default for ModelSpec {
+    /// The audit's defaults: Dawid-Skene, seed 0, no MACE.
+    fn default() -> Self {
+        ModelSpec {
+            method: Method::DawidSkene,
+            seed: 0,
+            mace: false,
+        }
+    }
+}
+
+/// Consensus (the chosen method, plus MACE for spam probabilities when asked), leave-one-out
 /// majorities, per-annotator signals, flags and decisions, with each annotator's
 /// Dawid-Skene confusion matrix attached when the model has one.
 pub fn assess_batch(
     ds: &Dataset,
-    method: Method,
-    seed: u64,
+    model: &ModelSpec,
     policy: &Policy,
     progress: &Progress,
 ) -> QualityRun {
-    assess_batch_with(ds, method, seed, policy, progress, Vec::new())
+    assess_batch_with(ds, model, policy, progress, Vec::new())
 }
 
 /// [`assess_batch`] with extra rule tests (AI-feedback task rules) in the same FDR family.
 pub fn assess_batch_with(
     ds: &Dataset,
-    method: Method,
-    seed: u64,
+    spec: &ModelSpec,
     policy: &Policy,
     progress: &Progress,
     mut extra: Vec<quality::RuleTest>,
@@ -175,16 +197,18 @@ pub fn assess_batch_with(
             &ConsensusOptions {
                 method,
                 use_gold: true,
-                seed,
+                seed: spec.seed,
                 ..ConsensusOptions::default()
             },
         )
     };
-    let model = stage("consensus", || infer(method));
-    let spam = if method == Method::Mace {
+    let model = stage("consensus", || infer(spec.method));
+    let spam = if spec.method == Method::Mace {
         model.spam_probability.clone()
-    } else {
+    } else if spec.mace {
         stage("consensus_mace", || infer(Method::Mace)).spam_probability
+    } else {
+        None
     };
     progress.stage("signals");
     let (loo_label, loo_share) = stage("loo_majority", || quality::leave_one_out_majority(ds));
@@ -224,14 +248,14 @@ pub fn assess_batch_with(
 pub fn audit(
     loaded: &ingest::Loaded,
     agreement_options: &AgreementOptions,
-    method: Method,
+    model: &ModelSpec,
     policy: &Policy,
     progress: &Progress,
 ) -> AuditReport {
     let ds = &loaded.dataset;
     progress.stage("agreement");
     let agreement = stage("agreement", || agreement::compute(ds, agreement_options));
-    let run = assess_batch(ds, method, agreement_options.seed, policy, progress);
+    let run = assess_batch(ds, model, policy, progress);
     AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool::default(),
@@ -336,11 +360,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let progress = Progress::new(!args.input.quiet);
             let policy = load_policy(args.policy.as_deref())?;
             progress.stage("reading");
+            let model = ModelSpec {
+                method: args.method,
+                seed: args.agreement.seed,
+                mace: args.mace,
+            };
             let report = match stage("ingest", || tasks::load::load(&args.input))? {
                 TaskLoad::Classification(ingest_options, loaded) => audit(
                     &loaded,
                     &agreement_options(ingest_options.level, &args.agreement),
-                    args.method,
+                    &model,
                     &policy,
                     &progress,
                 ),
@@ -354,7 +383,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                     detected,
                     &input,
                     &agreement_options(options.level, &args.agreement),
-                    args.method,
+                    &model,
                     &policy,
                     &progress,
                 ),
@@ -418,8 +447,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             };
             let request = ExplainRequest {
                 annotator: &args.annotator,
-                method: args.method,
-                seed: args.seed,
+                model: ModelSpec {
+                    method: args.method,
+                    seed: args.seed,
+                    mace: args.mace,
+                },
                 policy: &policy,
                 policy_source: args
                     .policy
@@ -547,6 +579,9 @@ fn rerun_command(args: &ExplainArgs) -> String {
     opt("--method", args.method.name().into());
     opt("--seed", args.seed.to_string());
     opt("--annotator", args.annotator.clone());
+    if args.mace {
+        words.push("--mace".into());
+    }
     words
         .iter()
         .map(|w| shell_quote(w))

@@ -122,3 +122,44 @@ fn shipped_policy_file_parses_and_matches_the_defaults() {
     let defaults = audit_json(&[]);
     assert_eq!(with_file["policy"], defaults["policy"]);
 }
+
+#[test]
+fn mace_spam_probability_is_opt_in() {
+    let spam_of = |report: &serde_json::Value| -> Vec<Option<f64>> {
+        report["annotators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["signals"]["spam_probability"]["value"].as_f64())
+            .collect()
+    };
+    let plain = audit_json(&[]);
+    assert!(spam_of(&plain).iter().all(Option::is_none));
+    let with_mace = audit_json(&["--mace"]);
+    let spam = spam_of(&with_mace);
+    assert!(spam
+        .iter()
+        .all(|p| p.is_some_and(|p| (0.0..=1.0).contains(&p))));
+    // The known spammers look like spammers to MACE; decisions do not depend on it.
+    let roles = roles();
+    for (a, p) in with_mace["annotators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&spam)
+    {
+        let id = a["id"].as_str().unwrap();
+        if roles[id] == "uniform_spammer" {
+            assert!(p.unwrap() > 0.5, "{id}: {p:?}");
+        }
+    }
+    let decisions = |r: &serde_json::Value| -> Vec<String> {
+        r["annotators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["decision"].to_string())
+            .collect()
+    };
+    assert_eq!(decisions(&plain), decisions(&with_mace));
+}

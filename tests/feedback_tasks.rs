@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use labelaudit::agreement::AgreementOptions;
-use labelaudit::consensus::Method;
 use labelaudit::progress::Progress;
 use labelaudit::quality::{Decision, Policy};
 use labelaudit::tasks::audit::audit;
@@ -32,7 +31,7 @@ fn rates(task: Task, items: usize, seeds: u64) -> HashMap<&'static str, (usize, 
             false,
             &sim.to_input(),
             &opts,
-            Method::DawidSkene,
+            &labelaudit::run::ModelSpec::default(),
             &Policy::default(),
             &Progress::hidden(),
         );

@@ -85,7 +85,7 @@ fn audit(sim: &Simulation) -> QualityReport {
     labelaudit::run::audit(
         &loaded,
         &options,
-        labelaudit::consensus::Method::DawidSkene,
+        &labelaudit::run::ModelSpec::default(),
         &Policy::default(),
         &labelaudit::progress::Progress::hidden(),
     )

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use labelaudit::agreement::{self, AgreementOptions};
-use labelaudit::consensus::Method;
 use labelaudit::explain::{explain, ExplainRequest};
 use labelaudit::ingest::{self, IngestOptions, Loaded};
 use labelaudit::progress::Progress;
@@ -55,7 +54,7 @@ fn audit_exports() {
     let report = labelaudit::run::audit(
         &loaded,
         &AgreementOptions::default(),
-        Method::DawidSkene,
+        &labelaudit::run::ModelSpec::default(),
         &Policy::default(),
         &Progress::hidden(),
     );
@@ -73,8 +72,11 @@ fn dispute_exports() {
     let policy = Policy::default();
     let request = ExplainRequest {
         annotator: "w5",
-        method: Method::DawidSkene,
-        seed: 0,
+        // With MACE, so the packet's spam probability rendering stays covered.
+        model: labelaudit::run::ModelSpec {
+            mace: true,
+            ..Default::default()
+        },
         policy: &policy,
         policy_source: "default".into(),
         policy_toml: toml::to_string(&policy).unwrap(),

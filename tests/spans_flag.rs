@@ -21,7 +21,10 @@ fn misaligned_spans_are_flagged_and_honest_annotators_are_not() {
             bootstrap: 0,
             ..AgreementOptions::default()
         },
-        Method::MajorityVote,
+        &labelaudit::run::ModelSpec {
+            method: Method::MajorityVote,
+            ..Default::default()
+        },
         &Policy::default(),
         &Progress::new(false),
     );

@@ -8,7 +8,6 @@
 //! Dawid-Skene). Each scenario reports the annotator's decision and whether each original
 //! flag still holds.
 
-use crate::consensus::Method;
 use crate::dataset::{Dataset, NO_LABEL};
 use crate::error::{Error, Result};
 use crate::ingest::Loaded;
@@ -20,7 +19,7 @@ use crate::report::dispute::{
 };
 use crate::report::export::signal_list;
 use crate::report::{Tool, SCHEMA_VERSION};
-use crate::run::{assess_batch_with, QualityRun};
+use crate::run::{assess_batch_with, ModelSpec, QualityRun};
 
 mod sensitivity;
 
@@ -30,10 +29,8 @@ pub use sensitivity::{shifted_policy, without_contested};
 pub struct ExplainRequest<'a> {
     /// The annotator id, as in the input.
     pub annotator: &'a str,
-    /// Consensus method of the audit being explained.
-    pub method: Method,
-    /// Seed of the audit being explained.
-    pub seed: u64,
+    /// Consensus model of the audit being explained.
+    pub model: ModelSpec,
     /// Policy in force.
     pub policy: &'a Policy,
     /// `default` or the policy file's path.
@@ -65,14 +62,7 @@ pub fn explain_with(
     let Some(index) = ds.annotators.iter().position(|a| a == req.annotator) else {
         return Err(not_found(ds, req.annotator));
     };
-    let base = assess_batch_with(
-        ds,
-        req.method,
-        req.seed,
-        req.policy,
-        progress,
-        extra.clone(),
-    );
+    let base = assess_batch_with(ds, &req.model, req.policy, progress, extra.clone());
     let me = annotator_line(&base.quality, req.annotator)
         .cloned()
         .ok_or_else(|| not_found(ds, req.annotator))?;
@@ -98,8 +88,8 @@ pub fn explain_with(
             policy_source: req.policy_source.clone(),
             policy_sha256: sha256_hex(req.policy_toml.as_bytes()),
             policy_toml: req.policy_toml.clone(),
-            method: req.method,
-            seed: req.seed,
+            method: req.model.method,
+            seed: req.model.seed,
             command: req.command.clone(),
         },
         annotator: me,

@@ -9,7 +9,7 @@ use crate::quality::ambiguity::item_top_share;
 use crate::quality::RuleTest;
 use crate::quality::{self, Flag, Policy, QualityReport, Rule};
 use crate::report::dispute::{FlagHolds, Scenario};
-use crate::run::{assess_batch_with, QualityRun};
+use crate::run::{assess_batch_with, ModelSpec, QualityRun};
 
 /// The policy with every threshold moved by its margin; `towards_lenient` makes flags
 /// harder to raise. Margins: 0.05 on shares, accuracies, kappa and standards; 0.5 on z
@@ -114,10 +114,9 @@ pub(super) fn sensitivity(
 ) -> Vec<Scenario> {
     // AI-feedback task tests are not recomputed per scenario: they re-enter each scenario's
     // false-discovery family as measured on the whole batch.
-    let assess_batch =
-        |ds: &Dataset, method, seed, policy: &crate::quality::Policy, p: &Progress| {
-            assess_batch_with(ds, method, seed, policy, p, extra.to_vec())
-        };
+    let assess_batch = |ds: &Dataset, model, policy: &crate::quality::Policy, p: &Progress| {
+        assess_batch_with(ds, model, policy, p, extra.to_vec())
+    };
     let id = req.annotator;
     let policy = req.policy;
     let mut out = Vec::new();
@@ -126,7 +125,7 @@ pub(super) fn sensitivity(
     let removed = (0..ds.n_items())
         .filter(|&i| !ds.item_range(i).is_empty() && reduced.item_range(i).is_empty())
         .count();
-    let run = assess_batch(&reduced, req.method, req.seed, policy, &Progress::hidden());
+    let run = assess_batch(&reduced, &req.model, policy, &Progress::hidden());
     out.push(scenario(
         "without_contested_items".into(),
         format!(
@@ -155,18 +154,22 @@ pub(super) fn sensitivity(
         ));
     }
 
-    let other = if req.method == Method::MajorityVote {
+    let other = if req.model.method == Method::MajorityVote {
         Method::DawidSkene
     } else {
         Method::MajorityVote
     };
-    let run = assess_batch(ds, other, req.seed, policy, &Progress::hidden());
+    let other_model = ModelSpec {
+        method: other,
+        ..req.model
+    };
+    let run = assess_batch(ds, &other_model, policy, &Progress::hidden());
     out.push(scenario(
         format!("consensus_{}", other.name().replace('-', "_")),
         format!(
             "The audit rerun with {} consensus instead of {}.",
             other.name(),
-            req.method.name()
+            req.model.method.name()
         ),
         &run.quality,
         id,

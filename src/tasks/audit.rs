@@ -13,7 +13,6 @@ use super::rules::{
 };
 use super::Task;
 use crate::agreement::{self, AgreementOptions};
-use crate::consensus::Method;
 use crate::feedback::kendall_w::ranking_agreement;
 use crate::feedback::preference::{position_bias, preference_datasets, tie_overuse, Judgment};
 use crate::feedback::rubric::{
@@ -410,7 +409,7 @@ pub fn audit(
     detected: bool,
     input: &TaskInput,
     opts: &AgreementOptions,
-    method: Method,
+    model: &crate::run::ModelSpec,
     policy: &Policy,
     progress: &Progress,
 ) -> AuditReport {
@@ -424,14 +423,7 @@ pub fn audit(
             ..*opts
         },
     );
-    let run = crate::run::assess_batch_with(
-        &loaded.dataset,
-        method,
-        opts.seed,
-        &p.policy,
-        progress,
-        p.tests,
-    );
+    let run = crate::run::assess_batch_with(&loaded.dataset, model, &p.policy, progress, p.tests);
     AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool::default(),
