@@ -290,7 +290,7 @@ pub struct AgreementReport {
 
 /// Compute the full agreement report.
 pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
-    let ratings = Ratings::from_dataset(ds);
+    let ratings = crate::timings::stage("  ratings", || Ratings::from_dataset(ds));
     let mut notes = Vec::new();
     let scheme = WeightScheme::for_level(opts.level);
     let values = weights::category_values(ds, &ratings.cat_label, opts.level, &mut notes);
@@ -303,13 +303,22 @@ pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
     let weighted = opts.level != Level::Nominal;
 
     let n = ratings.n();
-    let percent_agreement = cac::percent_agreement(&ratings, &identity);
-    let weighted_percent_agreement = weighted.then(|| cac::percent_agreement(&ratings, &level_w));
-    let gwet_ac1 = cac::gwet(&ratings, &identity);
-    let gwet_ac2 = weighted.then(|| cac::gwet(&ratings, &level_w));
-    let fleiss_kappa = cac::fleiss(&ratings, &level_w);
-    let brennan_prediger = cac::brennan_prediger(&ratings, &level_w);
-    let conger_kappa = conger::conger(&ratings, &level_w);
+    let (percent_agreement, weighted_percent_agreement, gwet_ac1, gwet_ac2) =
+        crate::timings::stage("  gwet_family", || {
+            (
+                cac::percent_agreement(&ratings, &identity),
+                weighted.then(|| cac::percent_agreement(&ratings, &level_w)),
+                cac::gwet(&ratings, &identity),
+                weighted.then(|| cac::gwet(&ratings, &level_w)),
+            )
+        });
+    let (fleiss_kappa, brennan_prediger) = crate::timings::stage("  fleiss_bp", || {
+        (
+            cac::fleiss(&ratings, &level_w),
+            cac::brennan_prediger(&ratings, &level_w),
+        )
+    });
+    let conger_kappa = crate::timings::stage("  conger", || conger::conger(&ratings, &level_w));
     let alpha = crate::timings::stage("  krippendorff", || {
         krippendorff::alpha_for_ratings(&ratings, opts.level, &values, opts.bootstrap, opts.seed)
     });
@@ -336,7 +345,7 @@ pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
         })
         .collect();
 
-    let per_label = per_label::per_label(&ratings)
+    let per_label = crate::timings::stage("  per_label", || per_label::per_label(&ratings))
         .into_iter()
         .zip(&ratings.cat_label)
         .map(|(s, &l)| LabelAgreement {

@@ -5,7 +5,20 @@
 //! absent: an item lists only the ratings it received; items without ratings and labels that
 //! no rating uses (for example labels that occur only as gold) are dropped.
 
+use rayon::prelude::*;
+
 use crate::dataset::Dataset;
+
+/// Prefix sums `0, n0, n0 + n1, …` of lengths.
+fn offsets(lens: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut out = vec![0];
+    let mut total = 0;
+    out.extend(lens.map(|n| {
+        total += n;
+        total
+    }));
+    out
+}
 
 /// Ratings compacted to the categories actually used: the common input of all estimators.
 #[derive(Debug, Clone)]
@@ -40,42 +53,54 @@ impl Ratings {
         for (c, &l) in cat_label.iter().enumerate() {
             cat_of[l as usize] = c as u32;
         }
-        let mut out = Ratings {
+        // Items with at least one rating, in item order. Annotations are stored grouped by
+        // item, so the rated items' ratings are all the annotations, in storage order.
+        let rated: Vec<usize> = (0..ds.n_items())
+            .filter(|&i| !ds.item_range(i).is_empty())
+            .collect();
+        let r: Vec<u32> = rated
+            .iter()
+            .map(|&i| ds.item_range(i).len() as u32)
+            .collect();
+        let rating_offsets = offsets(r.iter().map(|&n| n as usize));
+        let rater_cat: Vec<(u32, u32)> = ds
+            .annotator
+            .par_iter()
+            .zip(ds.label.par_iter())
+            .map(|(&a, &l)| (a, cat_of[l as usize]))
+            .collect();
+        // Sparse counts per item, built in fixed item chunks and concatenated in order.
+        let chunks: Vec<(Vec<(u32, u32)>, Vec<usize>)> = rated
+            .par_chunks(1 << 14)
+            .map(|chunk| {
+                let mut counts = Vec::with_capacity(chunk.len() * 4);
+                let mut lens = Vec::with_capacity(chunk.len());
+                let mut tmp: Vec<u32> = Vec::new();
+                for &item in chunk {
+                    tmp.clear();
+                    tmp.extend(ds.item_labels(item).iter().map(|&l| cat_of[l as usize]));
+                    tmp.sort_unstable();
+                    let before = counts.len();
+                    for run in tmp.chunk_by(|x, y| x == y) {
+                        counts.push((run[0], run.len() as u32));
+                    }
+                    lens.push(counts.len() - before);
+                }
+                (counts, lens)
+            })
+            .collect();
+        let item_offsets = offsets(chunks.iter().flat_map(|(_, lens)| lens.iter().copied()));
+        let counts = chunks.into_iter().flat_map(|(c, _)| c).collect();
+        Ratings {
             q: cat_label.len(),
             cat_label,
-            item_offsets: vec![0],
-            counts: Vec::new(),
-            r: Vec::new(),
-            rating_offsets: vec![0],
-            rater_cat: Vec::new(),
+            item_offsets,
+            counts,
+            r,
+            rating_offsets,
+            rater_cat,
             n_raters: ds.n_annotators(),
-        };
-        let mut tmp: Vec<u32> = Vec::new();
-        for item in 0..ds.n_items() {
-            let labels = ds.item_labels(item);
-            if labels.is_empty() {
-                continue;
-            }
-            tmp.clear();
-            tmp.extend(labels.iter().map(|&l| cat_of[l as usize]));
-            tmp.sort_unstable();
-            let mut j = 0;
-            while j < tmp.len() {
-                let mut k = j;
-                while k < tmp.len() && tmp[k] == tmp[j] {
-                    k += 1;
-                }
-                out.counts.push((tmp[j], (k - j) as u32));
-                j = k;
-            }
-            out.item_offsets.push(out.counts.len());
-            out.r.push(labels.len() as u32);
-            for (&a, &l) in ds.item_annotators(item).iter().zip(labels) {
-                out.rater_cat.push((a, cat_of[l as usize]));
-            }
-            out.rating_offsets.push(out.rater_cat.len());
         }
-        out
     }
 
     /// Number of items with at least one rating.
