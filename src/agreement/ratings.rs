@@ -9,6 +9,9 @@ use rayon::prelude::*;
 
 use crate::dataset::Dataset;
 
+/// One chunk of items' sparse counts and the number of entries of each item.
+type CountsChunk = (Vec<(u32, u32)>, Vec<usize>);
+
 /// Prefix sums `0, n0, n0 + n1, …` of lengths.
 fn offsets(lens: impl Iterator<Item = usize>) -> Vec<usize> {
     let mut out = vec![0];
@@ -70,7 +73,7 @@ impl Ratings {
             .map(|(&a, &l)| (a, cat_of[l as usize]))
             .collect();
         // Sparse counts per item, built in fixed item chunks and concatenated in order.
-        let chunks: Vec<(Vec<(u32, u32)>, Vec<usize>)> = rated
+        let chunks: Vec<CountsChunk> = rated
             .par_chunks(1 << 14)
             .map(|chunk| {
                 let mut counts = Vec::with_capacity(chunk.len() * 4);
