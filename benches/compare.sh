@@ -9,9 +9,10 @@
 #
 # Batches come from `labelaudit simulate` (overlap 5, 5 labels, about rows / 500 annotators).
 # Up to 10^6 rows a batch is one simulation; larger batches are made of independent 10^6-row
-# shards (seeds 1, 2, ...) with shard-prefixed item and annotator names, as a platform
-# exporting several projects at once: the simulator's least-loaded assignment looks at every
-# annotator for every item, which is quadratic at 20,000 annotators.
+# shards (seeds 1, 2, ...), as a platform exporting several projects at once: the simulator's
+# least-loaded assignment looks at every annotator for every item, which is quadratic at
+# 20,000 annotators. Item and annotator names get a shard prefix that also makes rows as long
+# as a real export's (about 85 bytes, the issue's 850 MB for 10^7 rows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/tmp/labelaudit-bench}
@@ -32,22 +33,21 @@ gen() { # rows -> directory with annotations.csv, gold.csv and annotations.jsonl
     local rows=$1 dir=$DATA/r$1
     if [ -s "$dir/annotations.csv" ] && [ -s "$dir/annotations.jsonl" ]; then echo "$dir"; return; fi
     mkdir -p "$dir"
-    if [ "$rows" -le "$SHARD" ]; then
-        "$BIN" simulate --items $((rows / 5)) --annotators $((rows / 500)) --overlap 5 \
-            --labels 5 --seed 1 --out "$dir" >&2
-    else
-        local shards=$((rows / SHARD))
-        echo "item,annotator,label,duration_s,submitted_at" > "$dir/annotations.csv"
-        echo "item,label" > "$dir/gold.csv"
-        for s in $(seq 1 "$shards"); do
-            "$BIN" simulate --items $((SHARD / 5)) --annotators $((SHARD / 500)) --overlap 5 \
-                --labels 5 --seed "$s" --out "$dir/shard" >&2
-            awk -v p="s$s-" -F, 'NR > 1 { print p $1 "," p $2 "," $3 "," $4 "," $5 }' \
-                "$dir/shard/annotations.csv" >> "$dir/annotations.csv"
-            awk -v p="s$s-" -F, 'NR > 1 { print p $1 "," $2 }' "$dir/shard/gold.csv" >> "$dir/gold.csv"
-        done
-        rm -rf "$dir/shard"
-    fi
+    local shards=$(( rows > SHARD ? rows / SHARD : 1 ))
+    local size=$(( rows > SHARD ? SHARD : rows ))
+    echo "item,annotator,label,duration_s,submitted_at" > "$dir/annotations.csv"
+    echo "item,label" > "$dir/gold.csv"
+    for s in $(seq 1 "$shards"); do
+        "$BIN" simulate --items $((size / 5)) --annotators $((size / 500)) --overlap 5 \
+            --labels 5 --seed "$s" --out "$dir/shard" >&2
+        # Ids as long as a real export's (about 85 bytes a row, 850 MB at 10^7 rows).
+        awk -v i="p-2026q4-batch$s-" -v w="vendor-$s-" -F, \
+            'NR > 1 { print i $1 "," w $2 "," $3 "," $4 "," $5 }' \
+            "$dir/shard/annotations.csv" >> "$dir/annotations.csv"
+        awk -v i="p-2026q4-batch$s-" -F, 'NR > 1 { print i $1 "," $2 }' \
+            "$dir/shard/gold.csv" >> "$dir/gold.csv"
+    done
+    rm -rf "$dir/shard"
     # The same batch as JSONL, for the JSONL ingest measurement.
     awk -F, 'NR > 1 { printf "{\"item\":\"%s\",\"annotator\":\"%s\",\"label\":\"%s\",\"duration_s\":%s,\"submitted_at\":\"%s\"}\n", $1, $2, $3, $4, $5 }' \
         "$dir/annotations.csv" > "$dir/annotations.jsonl"
