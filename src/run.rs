@@ -389,15 +389,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 ),
             };
             progress.finish();
-            if !exports.uses_stdout() {
-                if args.json {
-                    export::json::render(&report, out)
-                } else {
-                    report::scorecard::render(&report, out)
+            stage("report", || {
+                if !exports.uses_stdout() {
+                    if args.json {
+                        export::json::render(&report, out)
+                    } else {
+                        report::scorecard::render(&report, out)
+                    }
+                    .map_err(stdout_error)?;
                 }
-                .map_err(stdout_error)?;
-            }
-            exports.write_all(&Document::Audit(&report), out)?;
+                exports.write_all(&Document::Audit(&report), out)
+            })?;
             Ok(if args.fail_on_hold && report.has_hold() {
                 Outcome::Hold
             } else {

@@ -9,8 +9,12 @@ use super::{Document, Exporter};
 
 /// Write any report value as pretty JSON followed by a newline.
 pub fn render<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)
+    // serde_json writes token by token: buffer them here, where the writer's type is known,
+    // so only whole blocks go through the dynamic `out`.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// `--export-json`.
