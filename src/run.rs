@@ -16,7 +16,7 @@ use crate::progress::Progress;
 use crate::quality::QualityReport;
 use crate::quality::{self, ConsensusView, Policy};
 use crate::report::consensus::ConsensusReport;
-use crate::report::export::{self, Document};
+use crate::report::export::{self, Document, ExportManager, Exporter};
 use crate::report::{self, AuditReport, ConsensusSummary, InputSummary, Report};
 use crate::simulate::{self, SimConfig};
 use crate::tasks::{self, load::TaskLoad};
@@ -267,6 +267,26 @@ pub fn audit(
     }
 }
 
+/// Print a command's document on stdout (as JSON, or in the command's own text layout)
+/// unless an export already takes stdout, then write the `--export-*` files.
+fn emit(
+    exports: &ExportManager,
+    doc: &Document,
+    json: bool,
+    out: &mut dyn Write,
+    text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    if !exports.uses_stdout() {
+        if json {
+            export::json::JsonExporter.export(doc, out)
+        } else {
+            text(out)
+        }
+        .map_err(stdout_error)?;
+    }
+    exports.write_all(doc, out)
+}
+
 /// Run the parsed command line, writing the report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     match cli.command {
@@ -303,18 +323,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             };
             let report = Report { task, ..report };
             progress.finish();
-            if !exports.uses_stdout() {
-                if args.json {
-                    export::json::render(&report, out)
-                } else {
+            emit(
+                &exports,
+                &Document::Agreement(&report),
+                args.json,
+                out,
+                |out| {
                     report::table::render(&report, out).and_then(|()| match &report.task {
                         Some(t) => tasks::render::write_text(t, out),
                         None => Ok(()),
                     })
-                }
-                .map_err(stdout_error)?;
-            }
-            exports.write_all(&Document::Agreement(&report), out)?;
+                },
+            )?;
             Ok(Outcome::Done)
         }
         Command::Consensus(args) => {
@@ -390,15 +410,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             };
             progress.finish();
             stage("report", || {
-                if !exports.uses_stdout() {
-                    if args.json {
-                        export::json::render(&report, out)
-                    } else {
-                        report::scorecard::render(&report, out)
-                    }
-                    .map_err(stdout_error)?;
-                }
-                exports.write_all(&Document::Audit(&report), out)
+                emit(&exports, &Document::Audit(&report), args.json, out, |out| {
+                    report::scorecard::render(&report, out)
+                })
             })?;
             Ok(if args.fail_on_hold && report.has_hold() {
                 Outcome::Hold
@@ -464,15 +478,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             };
             let packet = explain::explain_with(&loaded, &request, &progress, extra)?;
             progress.finish();
-            if !exports.uses_stdout() {
-                if args.json {
-                    export::json::render(&packet, out)
-                } else {
-                    export::markdown::render_dispute(&packet, out)
-                }
-                .map_err(stdout_error)?;
-            }
-            exports.write_all(&Document::Dispute(&packet), out)?;
+            emit(
+                &exports,
+                &Document::Dispute(&packet),
+                args.json,
+                out,
+                |out| export::markdown::render_dispute(&packet, out),
+            )?;
             Ok(Outcome::Done)
         }
         Command::Simulate(args) if args.task != tasks::Task::Classification => {
