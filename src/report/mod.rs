@@ -129,6 +129,20 @@ pub struct ConsensusSummary {
 }
 
 impl ConsensusSummary {
+    /// One sentence for every report layout, e.g. "Consensus: dawid-skene (24 iterations,
+    /// converged), 80 items, 3 below 50% confidence, 5 contested items."
+    pub fn describe(&self, contested_items: u64) -> String {
+        format!(
+            "Consensus: {} ({} iterations, {}), {} items, {} below 50% confidence, {} contested items.",
+            self.method.name(),
+            self.iterations,
+            if self.converged { "converged" } else { "not converged" },
+            self.items,
+            self.low_confidence_items,
+            contested_items
+        )
+    }
+
     pub fn new(c: &Consensus) -> Self {
         ConsensusSummary {
             method: c.method,

@@ -41,16 +41,10 @@ pub fn render(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     )?;
     render_input_notes(i, out)?;
     render_agreement(&report.agreement, out)?;
-    let c = &report.consensus;
     writeln!(
         out,
-        "\nConsensus: {} ({} iterations{}), {} items, {} below 50% confidence; {} contested items",
-        c.method.name(),
-        c.iterations,
-        if c.converged { "" } else { ", not converged" },
-        c.items,
-        c.low_confidence_items,
-        report.quality.contested_items
+        "\n{}",
+        report.consensus.describe(report.quality.contested_items)
     )?;
 
     let mut b = Builder::default();

@@ -182,16 +182,10 @@ fn audit(r: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# Audit report\n")?;
     input(&r.input, out)?;
     agreement(&r.agreement, out)?;
-    let c = &r.consensus;
     writeln!(
         out,
-        "## Annotators\n\nConsensus: {} ({} iterations, {}), {} items, {} below 50% confidence; {} contested items.\n",
-        c.method.name(),
-        c.iterations,
-        if c.converged { "converged" } else { "not converged" },
-        c.items,
-        c.low_confidence_items,
-        r.quality.contested_items
+        "## Annotators\n\n{}\n",
+        r.consensus.describe(r.quality.contested_items)
     )?;
     header(
         out,

@@ -30,12 +30,10 @@ fn thresholds(key: &str, p: &Policy) -> Vec<(f64, String)> {
 pub(super) fn render(r: &AuditReport) -> String {
     let q = &r.quality;
     let count = |d: Decision| q.annotators.iter().filter(|a| a.decision == d).count();
-    let c = &r.consensus;
     let extra = format!(
-        "<p>Decisions: <strong>{} pay, {} review, {} hold, {} insufficient evidence</strong>; {} flags from {} tests at a false discovery rate of {}. Consensus: {} ({} iterations{}), {} items, {} below 50% confidence, {} contested items.</p>",
+        "<p>Decisions: <strong>{} pay, {} review, {} hold, {} insufficient evidence</strong>; {} flags from {} tests at a false discovery rate of {}. {}</p>",
         count(Decision::Pay), count(Decision::Review), count(Decision::Hold), count(Decision::InsufficientEvidence),
-        q.flags.len(), q.tests, q.policy.fdr, c.method.name(), c.iterations,
-        if c.converged { "" } else { ", not converged" }, c.items, c.low_confidence_items, q.contested_items
+        q.flags.len(), q.tests, q.policy.fdr, esc(&r.consensus.describe(q.contested_items))
     );
     let mut b = summary(&r.input, Some(extra));
     agreement(&r.agreement, &mut b);
