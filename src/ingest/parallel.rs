@@ -54,9 +54,10 @@ pub(crate) fn read_chunked(
             if format == Format::Csv && data.contains(&b'"') {
                 return None;
             }
-            (&bytes[..end], data)
+            let header = delimited::header(path, &bytes[..end], format, opts).ok()?;
+            (Some(header), data)
         }
-        Format::Jsonl => (&bytes[..0], bytes),
+        Format::Jsonl => (None, bytes),
         _ => return None,
     };
     let chunks = split_at_lines(data, chunk_bytes);
@@ -67,7 +68,7 @@ pub(crate) fn read_chunked(
     for group in chunks.chunks(batch) {
         let read: Vec<Option<(RecordSink<'_>, u64)>> = group
             .par_iter()
-            .map(|chunk| read_chunk(path, header, chunk, format, opts))
+            .map(|chunk| read_chunk(path, header.as_ref(), chunk, opts))
             .collect();
         for part in read {
             let (part, rows) = part?;
@@ -109,20 +110,14 @@ fn absorb(into: &mut RecordSink<'_>, part: RecordSink<'_>) {
 /// Read one chunk with the sequential reader; `None` on any error.
 fn read_chunk<'o>(
     path: &Path,
-    header: &[u8],
+    header: Option<&delimited::Header>,
     chunk: &[u8],
-    format: Format,
     opts: &'o IngestOptions,
 ) -> Option<(RecordSink<'o>, u64)> {
     let mut sink = RecordSink::new(opts);
-    let rows = match format {
-        Format::Csv | Format::Tsv => {
-            let mut buf = Vec::with_capacity(header.len() + chunk.len());
-            buf.extend_from_slice(header);
-            buf.extend_from_slice(chunk);
-            delimited::read(path, &buf, format, opts, &mut sink).ok()?
-        }
-        _ => jsonl::read(path, chunk, &mut sink).ok()?,
+    let rows = match header {
+        Some(header) => delimited::read_body(path, chunk, header, &mut sink).ok()?,
+        None => jsonl::read(path, chunk, &mut sink).ok()?,
     };
     // A record set aside (`--on-invalid skip`) would carry a line number relative to the
     // chunk: let the sequential reader locate it instead.
