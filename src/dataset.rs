@@ -10,6 +10,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::label_sets::{LabelSets, PayloadBuilder, RawSpan, SpanSets, NO_EXTRA};
@@ -239,20 +240,48 @@ impl std::fmt::Display for BuildError {
 }
 
 /// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
-#[derive(Debug, Default)]
+/// The table holds ids only (each name is stored once, in `names`), and the last id found
+/// is tried first: exports are often grouped by item, so most rows repeat the last item.
+#[derive(Default)]
 pub(crate) struct Interner {
-    ids: ahash::AHashMap<Box<str>, u32>,
+    ids: hashbrown::HashTable<u32>,
+    hasher: ahash::RandomState,
     names: Vec<Box<str>>,
+    last: Option<u32>,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interner")
+            .field("names", &self.names)
+            .finish()
+    }
 }
 
 impl Interner {
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
+        if let Some(last) = self.last {
+            if *self.names[last as usize] == *s {
+                return last;
+            }
         }
-        let id = self.names.len() as u32;
-        self.names.push(s.into());
-        self.ids.insert(s.into(), id);
+        let Interner {
+            ids,
+            hasher,
+            names,
+            last,
+        } = self;
+        let hash = hasher.hash_one(s);
+        let id = match ids.find(hash, |&id| *names[id as usize] == *s) {
+            Some(&id) => id,
+            None => {
+                let id = names.len() as u32;
+                names.push(s.into());
+                ids.insert_unique(hash, id, |&id| hasher.hash_one(&*names[id as usize]));
+                id
+            }
+        };
+        *last = Some(id);
         id
     }
 
@@ -281,8 +310,9 @@ impl Interner {
             None => {
                 // canonical_cmp with each name's number parsed once, not once per comparison.
                 let numbers: Vec<Option<f64>> =
-                    self.names.iter().map(|n| parse_number(n)).collect();
-                idx.sort_by(|&a, &b| {
+                    self.names.par_iter().map(|n| parse_number(n)).collect();
+                // A total order on distinct names, so an unstable parallel sort is exact.
+                idx.par_sort_unstable_by(|&a, &b| {
                     let (na, nb) = (&self.names[a as usize], &self.names[b as usize]);
                     match (numbers[a as usize], numbers[b as usize]) {
                         (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| na.cmp(nb)),
@@ -482,42 +512,46 @@ impl DatasetBuilder {
             by_item[i + 1] += by_item[i];
         }
         let mut next = by_item.clone();
-        let empty = (
-            0usize,
-            PendingAnnotation {
-                item: 0,
-                annotator: 0,
-                label: 0,
-                duration_s: 0.0,
-                submitted_at_ms: 0,
-                extra: NO_EXTRA,
-            },
-        );
+        let empty = PendingAnnotation {
+            item: 0,
+            annotator: 0,
+            label: 0,
+            duration_s: 0.0,
+            submitted_at_ms: 0,
+            extra: NO_EXTRA,
+        };
         let mut pending = vec![empty; self.pending.len()];
-        for (input, mut p) in self.pending.into_iter().enumerate() {
+        for mut p in self.pending {
             p.item = item_map[p.item as usize];
             p.annotator = annotator_map[p.annotator as usize];
             p.label = label_map[p.label as usize];
             let slot = &mut next[p.item as usize];
-            pending[*slot] = (input, p);
+            pending[*slot] = p;
             *slot += 1;
         }
+        // Stable: rows that tie keep their input order, so input order is the last key.
         for w in by_item.windows(2) {
-            pending[w[0]..w[1]].sort_unstable_by(|(ia, a), (ib, b)| {
-                (a.annotator, a.submitted_at_ms, ia).cmp(&(b.annotator, b.submitted_at_ms, ib))
-            });
+            pending[w[0]..w[1]].sort_by_key(|a| (a.annotator, a.submitted_at_ms));
         }
-        let mut kept: Vec<PendingAnnotation> = Vec::with_capacity(pending.len());
+        // Resolve duplicates in place (the last of each (item, annotator) run wins).
         let mut duplicate = 0u64;
-        for (_, p) in pending {
-            match kept.last_mut() {
+        let mut len = 0usize;
+        for i in 0..pending.len() {
+            let p = pending[i];
+            match len.checked_sub(1).map(|l| &mut pending[l]) {
                 Some(last) if last.item == p.item && last.annotator == p.annotator => {
                     *last = p;
                     duplicate += 1;
                 }
-                _ => kept.push(p),
+                _ => {
+                    pending[len] = p;
+                    len += 1;
+                }
             }
         }
+        pending.truncate(len);
+        pending.shrink_to_fit();
+        let kept = pending;
 
         let mut item_offsets = vec![0usize; items.len() + 1];
         for p in &kept {

@@ -36,13 +36,26 @@ fn detect_delimiter(bytes: &[u8]) -> u8 {
 /// A CSV reader for `format`: TSV is tab-separated without quoting; anything else has its
 /// delimiter detected and RFC 4180 quoting.
 pub(crate) fn reader(bytes: &[u8], format: Format) -> csv::Reader<&[u8]> {
-    let mut builder = csv::ReaderBuilder::new();
-    builder.has_headers(true).flexible(false);
+    builder(format, delimiter(bytes, format))
+        .has_headers(true)
+        .from_reader(bytes)
+}
+
+/// The delimiter of a `format` file whose header line starts `bytes`.
+pub(crate) fn delimiter(bytes: &[u8], format: Format) -> u8 {
     match format {
-        Format::Tsv => builder.delimiter(b'\t').quoting(false),
-        _ => builder.delimiter(detect_delimiter(bytes)),
-    };
-    builder.from_reader(bytes)
+        Format::Tsv => b'\t',
+        _ => detect_delimiter(bytes),
+    }
+}
+
+fn builder(format: Format, delimiter: u8) -> csv::ReaderBuilder {
+    let mut builder = csv::ReaderBuilder::new();
+    builder
+        .flexible(false)
+        .delimiter(delimiter)
+        .quoting(format != Format::Tsv);
+    builder
 }
 
 /// Physical line numbers of CSV records, counted from the bytes. The csv crate's own line
@@ -193,6 +206,59 @@ pub(crate) fn read(
     let header = read_header(path, &mut rdr)?;
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
     let map = ColumnMap::resolve(&names, &opts.columns, path)?;
+    read_records(path, bytes, rdr, &header, &map, sink)
+}
+
+/// The header of a CSV/TSV file and its resolved columns, for reading its body in parts.
+pub(crate) struct Header {
+    pub names: Vec<String>,
+    pub map: ColumnMap,
+    pub delimiter: u8,
+    pub format: Format,
+}
+
+/// Read and resolve the header line of `bytes`.
+pub(crate) fn header(
+    path: &Path,
+    bytes: &[u8],
+    format: Format,
+    opts: &IngestOptions,
+) -> Result<Header> {
+    let mut rdr = reader(bytes, format);
+    let names = read_header(path, &mut rdr)?;
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let map = ColumnMap::resolve(&refs, &opts.columns, path)?;
+    Ok(Header {
+        names,
+        map,
+        delimiter: delimiter(bytes, format),
+        format,
+    })
+}
+
+/// Read a part of a file's body (whole records, no header line) into the sink, as `read`
+/// would read them after `header`. Line numbers count from the part's first line, so a
+/// caller that needs located errors reads the whole file with `read` instead.
+pub(crate) fn read_body(
+    path: &Path,
+    body: &[u8],
+    header: &Header,
+    sink: &mut RecordSink<'_>,
+) -> Result<u64> {
+    let rdr = builder(header.format, header.delimiter)
+        .has_headers(false)
+        .from_reader(body);
+    read_records(path, body, rdr, &header.names, &header.map, sink)
+}
+
+fn read_records(
+    path: &Path,
+    bytes: &[u8],
+    mut rdr: csv::Reader<&[u8]>,
+    header: &[String],
+    map: &ColumnMap,
+    sink: &mut RecordSink<'_>,
+) -> Result<u64> {
     let mut record = csv::ByteRecord::new();
     let mut rows = 0u64;
     let mut lines = Lines::new(bytes);
@@ -219,11 +285,24 @@ pub(crate) fn read(
             rows += 1;
             continue;
         }
+        // Without a header line the csv crate takes the part's first record's width as
+        // the rule; the header's is the one that counts.
+        let read = read.and_then(|r| {
+            if record.len() == header.len() {
+                return Ok(r);
+            }
+            Err(csv::Error::from(std::io::Error::other(format!(
+                "expected {} fields ({}), found {}",
+                header.len(),
+                header.join(","),
+                record.len()
+            ))))
+        });
         match read {
             Ok(_) => {}
             Err(e) => {
                 // A ragged row is one bad record; the reader goes on after it.
-                sink.invalid(relocate(csv_error(path, &header, e), line), raw)?;
+                sink.invalid(relocate(csv_error(path, header, e), line), raw)?;
                 rows += 1;
                 continue;
             }

@@ -68,9 +68,14 @@ impl HygieneTracker {
     /// Clean one id or label and count what changed.
     pub fn clean<'s>(&mut self, s: &'s str) -> Cow<'s, str> {
         let (v, trimmed, nfc) = clean(s);
+        self.count(trimmed, nfc);
+        v
+    }
+
+    /// Count what `clean` reported for one value.
+    pub fn count(&mut self, trimmed: bool, nfc: bool) {
         self.trimmed += u64::from(trimmed);
         self.nfc += u64::from(nfc);
-        v
     }
 
     /// Remember how an annotation label was spelled before cleaning.

@@ -44,6 +44,7 @@ pub(crate) use sink::{Fields, Payload, RecordSink};
 
 use crate::dataset::{Dataset, Level};
 use crate::error::{Error, Result};
+use crate::timings::stage;
 
 /// Input formats this module reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -214,15 +215,25 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
             });
             continue;
         }
-        let bytes = read_input(path)?;
+        let bytes = stage("ingest/read", || read_input(path))?;
         let format = detect::detect(path, &bytes, opts.format);
         let (invalid_before, accepted_before) = (sink.invalid.len(), sink.accepted);
-        // Large canonical files are read in parallel chunks; anything unusual (quotes, gold
-        // rows, an invalid record) falls back to the sequential reader, which locates it.
-        let rows = match parallel::read(path, &bytes, format, opts, &mut sink) {
-            Some(rows) => rows,
-            None => read_file(path, &bytes, format, opts, &mut sink)?,
-        };
+        // The digest is one sequential pass over the bytes: it runs beside the parsing.
+        let (sha256, rows) = rayon::join(
+            || stage("ingest/sha256", || sha256_hex(&bytes)),
+            || {
+                stage("ingest/parse", || {
+                    // Large canonical files are read in parallel chunks; anything unusual
+                    // (gold rows, an invalid record) falls back to the sequential reader,
+                    // which locates it.
+                    match parallel::read(path, &bytes, format, opts, &mut sink) {
+                        Some(rows) => Ok(rows),
+                        None => read_file(path, &bytes, format, opts, &mut sink),
+                    }
+                })
+            },
+        );
+        let rows = rows?;
         if sink.accepted == accepted_before {
             if let Some(first) = sink.invalid.get(invalid_before) {
                 return Err(nothing_valid(first, sink.invalid.len() - invalid_before));
@@ -233,7 +244,7 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         }
         files.push(InputFile {
             path: path.display().to_string(),
-            sha256: sha256_hex(&bytes),
+            sha256,
             format,
             rows,
         });
@@ -294,9 +305,7 @@ fn finish(
     opts: &IngestOptions,
 ) -> Result<Loaded> {
     let label_order = opts.label_order.as_deref();
-    let dataset = sink
-        .builder
-        .build(label_order)
+    let dataset = stage("ingest/build", || sink.builder.build(label_order))
         .map_err(|e| Error::Usage(e.to_string()))?;
     if dataset.n_annotations() == 0 {
         let set_aside = match sink.invalid.len() {

@@ -7,9 +7,12 @@
 //! order. Appending keeps input order and ids are canonicalised when the dataset is built,
 //! so the result is the one the sequential reader gives, for any thread count.
 //!
+//! In a CSV with quotes a line break inside a quoted field is not a cut: cuts follow the
+//! quote parity (`split_outside_quotes`), and each chunk is checked to quote strictly.
+//!
 //! Whenever this path might differ, it steps aside and the caller reads sequentially:
-//! small files; a CSV whose data contains a double quote (a quoted field may hold a line
-//! break, so a line break is not a safe cut); rows carrying gold labels (their first-wins
+//! small files; a CSV with loose quoting (a quote inside an unquoted field), where parity
+//! does not say where records end; rows carrying gold labels (their first-wins
 //! conflict rule is order-sensitive across chunks); and any error in any chunk, so errors
 //! are reported by the sequential reader with the file and the line, exactly as before.
 
@@ -50,16 +53,24 @@ pub(crate) fn read_chunked(
     let (header, data) = match format {
         Format::Csv | Format::Tsv => {
             let end = bytes.iter().position(|&b| b == b'\n')? + 1;
-            let data = &bytes[end..];
-            if format == Format::Csv && data.contains(&b'"') {
+            // A header with a line break inside quotes: rare enough to read sequentially.
+            if memchr::memchr_iter(b'"', &bytes[..end]).count() % 2 == 1 {
                 return None;
             }
-            (&bytes[..end], data)
+            let data = &bytes[end..];
+            let header = delimited::header(path, &bytes[..end], format, opts).ok()?;
+            (Some(header), data)
         }
-        Format::Jsonl => (&bytes[..0], bytes),
+        Format::Jsonl => (None, bytes),
         _ => return None,
     };
-    let chunks = split_at_lines(data, chunk_bytes);
+    // RFC 4180 quoting (CSV, not TSV): a line break inside a quoted field is not a cut.
+    let quoted = format == Format::Csv && memchr::memchr(b'"', data).is_some();
+    let chunks = if quoted {
+        split_outside_quotes(data, chunk_bytes)
+    } else {
+        split_at_lines(data, chunk_bytes)
+    };
     // Chunks are read a few per thread at a time and appended as they finish, so only a
     // bounded number of chunk builders is alive at once.
     let batch = rayon::current_num_threads().max(1) * 2;
@@ -67,7 +78,7 @@ pub(crate) fn read_chunked(
     for group in chunks.chunks(batch) {
         let read: Vec<Option<(RecordSink<'_>, u64)>> = group
             .par_iter()
-            .map(|chunk| read_chunk(path, header, chunk, format, opts))
+            .map(|chunk| read_chunk(path, header.as_ref(), chunk, opts))
             .collect();
         for part in read {
             let (part, rows) = part?;
@@ -109,20 +120,19 @@ fn absorb(into: &mut RecordSink<'_>, part: RecordSink<'_>) {
 /// Read one chunk with the sequential reader; `None` on any error.
 fn read_chunk<'o>(
     path: &Path,
-    header: &[u8],
+    header: Option<&delimited::Header>,
     chunk: &[u8],
-    format: Format,
     opts: &'o IngestOptions,
 ) -> Option<(RecordSink<'o>, u64)> {
     let mut sink = RecordSink::new(opts);
-    let rows = match format {
-        Format::Csv | Format::Tsv => {
-            let mut buf = Vec::with_capacity(header.len() + chunk.len());
-            buf.extend_from_slice(header);
-            buf.extend_from_slice(chunk);
-            delimited::read(path, &buf, format, opts, &mut sink).ok()?
+    let rows = match header {
+        Some(header) => {
+            if header.format == Format::Csv && !strictly_quoted(chunk, header.delimiter) {
+                return None;
+            }
+            delimited::read_body(path, chunk, header, &mut sink).ok()?
         }
-        _ => jsonl::read(path, chunk, &mut sink).ok()?,
+        None => jsonl::read(path, chunk, &mut sink).ok()?,
     };
     // A record set aside (`--on-invalid skip`) would carry a line number relative to the
     // chunk: let the sequential reader locate it instead.
@@ -147,6 +157,75 @@ fn split_at_lines(data: &[u8], size: usize) -> Vec<&[u8]> {
         start = end;
     }
     out
+}
+
+/// Cut CSV data into pieces of about `size` bytes, each ending right after a line break
+/// outside quoted fields. The quotes before each stretch of `size` bytes are counted in
+/// parallel; their parity says whether the stretch starts inside a quoted field, and the cut
+/// moves to the first line break after it where the parity is even. That is exact for
+/// strict RFC 4180 quoting, which `strictly_quoted` then checks chunk by chunk.
+fn split_outside_quotes(data: &[u8], size: usize) -> Vec<&[u8]> {
+    let stretches: Vec<&[u8]> = data.chunks(size).collect();
+    let quotes: Vec<usize> = stretches
+        .par_iter()
+        .map(|s| memchr::memchr_iter(b'"', s).count())
+        .collect();
+    let mut out = Vec::new();
+    let (mut start, mut parity) = (0, 0);
+    for (k, n) in quotes.iter().enumerate() {
+        let at = k * size;
+        // The parity before `at`; stretches already passed by the last cut are skipped.
+        let before = parity;
+        parity ^= n & 1;
+        if k == 0 || at < start {
+            continue;
+        }
+        let mut p = before;
+        let cut = data[at..].iter().position(|&b| {
+            p ^= usize::from(b == b'"');
+            b == b'\n' && p == 0
+        });
+        let Some(i) = cut else { break };
+        out.push(&data[start..at + i + 1]);
+        start = at + i + 1;
+    }
+    if start < data.len() {
+        out.push(&data[start..]);
+    }
+    out
+}
+
+/// Whether `chunk`, which must start at a record, quotes as RFC 4180 says (a quote opens
+/// a field, closes it, or is doubled inside it) and ends outside quotes. Then its records
+/// are the ones the sequential reader finds there, and its end is a record boundary.
+/// Looser quoting (`5 "inch"`, which the csv crate reads as text) makes the caller read
+/// the file sequentially.
+fn strictly_quoted(chunk: &[u8], delimiter: u8) -> bool {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    if memchr::memchr(b'"', chunk).is_none() {
+        return true;
+    }
+    let mut state = State::FieldStart;
+    for &b in chunk {
+        let end_of_field = b == delimiter || b == b'\n' || b == b'\r';
+        state = match (state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::FieldStart, b'"') => State::Quoted,
+            (State::Unquoted, b'"') => return false,
+            (_, _) if end_of_field => State::FieldStart,
+            (State::QuoteInQuoted, _) => return false,
+            (_, _) => State::Unquoted,
+        };
+    }
+    !matches!(state, State::Quoted)
 }
 
 #[cfg(test)]
@@ -281,19 +360,77 @@ mod tests {
         assert!(chunked(&example, Format::Csv, &opts, 1000, 2).is_some());
     }
 
+    /// Random CSV with RFC 4180 quoting: quoted ids and labels with commas and `""`, and a
+    /// free-text column whose quoted values hold line breaks (CRLF too) and quotes.
+    fn random_quoted(seed: u64, rows: usize) -> Vec<u8> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut csv = b"item,comment,annotator,label,duration_s\n".to_vec();
+        for _ in 0..rows {
+            let item = match rng.random_range(0..3) {
+                0 => format!("{}", rng.random_range(0..100)),
+                1 => format!("\"it \"\"{}\"\", b\"", rng.random_range(0..100)),
+                _ => format!("\"it{}\"", rng.random_range(0..100)),
+            };
+            let comment = match rng.random_range(0..4) {
+                0 => String::new(),
+                1 => "\"\"".to_string(),
+                2 => "\"two\nlines, \"\"quoted\"\"\r\nthree\n\"".to_string(),
+                _ => "\"\"\"\"\"\n\"".to_string(),
+            };
+            let annotator = format!("w{}", rng.random_range(0..20));
+            let label = ["\"L1, a\"", "L2", "\"\"", "\"L\"\"3\"\"\""][rng.random_range(0..4)];
+            let end = ["\n", "\r\n"][rng.random_range(0..2)];
+            let duration = rng.random_range(0..30);
+            csv.extend(format!("{item},{comment},{annotator},{label},{duration}{end}").bytes());
+        }
+        csv
+    }
+
     #[test]
-    fn steps_aside_for_quotes_gold_and_errors() {
+    fn quoted_csv_is_cut_outside_quotes() {
         let opts = IngestOptions::default();
-        let mut quoted = b"item,annotator,label\n".to_vec();
+        for seed in 0..6 {
+            let csv = random_quoted(seed, 1500);
+            let want = sequential(&csv, Format::Csv, &opts);
+            assert!(want.is_some());
+            for chunk in [1, 7, 100, 4096] {
+                for threads in [1, 3] {
+                    assert_eq!(
+                        chunked(&csv, Format::Csv, &opts, chunk, threads),
+                        want,
+                        "seed {seed} chunk {chunk} threads {threads}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cuts_follow_quote_parity() {
+        let data = b"a,\"x\ny\"\nb,\"\"\"\n\"\nc,d\n";
+        assert_eq!(
+            split_outside_quotes(data, 1),
+            vec![&b"a,\"x\ny\"\n"[..], b"b,\"\"\"\n\"\n", b"c,d\n"]
+        );
+        assert!(strictly_quoted(b"a,\"x\"\"\ny\",\"\"\r\n", b','));
+        assert!(!strictly_quoted(b"a,5 \"inch\"\n", b','));
+        assert!(!strictly_quoted(b"a,\"x\"y\n", b','));
+        assert!(!strictly_quoted(b"a,\"x\n", b','));
+    }
+
+    #[test]
+    fn steps_aside_for_loose_quotes_gold_and_errors() {
+        let opts = IngestOptions::default();
+        let mut loose = b"item,annotator,label\n".to_vec();
         let mut gold = b"item,annotator,label,gold\n".to_vec();
         let mut bad = b"item,annotator,label\n".to_vec();
         for i in 0..100 {
-            quoted.extend(format!("{i},a,\"x\"\n").bytes());
+            loose.extend(format!("{i},a,5 \"x\"\n").bytes());
             gold.extend(format!("{i},a,x,x\n").bytes());
             bad.extend(format!("{i},a,x\n").bytes());
         }
         bad.extend(b"7,a\n");
-        for bytes in [&quoted, &gold, &bad] {
+        for bytes in [&loose, &gold, &bad] {
             let mut sink = RecordSink::new(&opts);
             let got = read_chunked(Path::new("t"), bytes, Format::Csv, &opts, &mut sink, 16);
             assert_eq!(got, None);

@@ -266,6 +266,13 @@ impl<'o> RecordSink<'o> {
             ("annotator", f.annotator),
             ("label", f.label),
         ] {
+            // Printable ASCII (and tab) has neither line breaks nor control characters.
+            if value
+                .bytes()
+                .all(|b| (b' '..=b'~').contains(&b) || b == b'\t')
+            {
+                continue;
+            }
             if value.contains(['\n', '\r']) {
                 return Err(fail(format!(
                     "field \"{name}\": expected a single-line value, found a line break \
@@ -282,11 +289,12 @@ impl<'o> RecordSink<'o> {
         }
         // Cleaning is counted only for records that pass the checks above, so that the
         // hygiene counts describe the data that is used.
-        let (item, annotator, label): (Cow<str>, Cow<str>, Cow<str>) = (
-            hygiene::clean(f.item).0,
-            hygiene::clean(f.annotator).0,
-            hygiene::clean(f.label).0,
-        );
+        let cleaned = [
+            hygiene::clean(f.item),
+            hygiene::clean(f.annotator),
+            hygiene::clean(f.label),
+        ];
+        let [(item, ..), (annotator, ..), (label, ..)]: &[(Cow<str>, bool, bool); 3] = &cleaned;
         if item.is_empty() {
             return Err(fail("expected an item id, found an empty field".into()));
         }
@@ -308,7 +316,7 @@ impl<'o> RecordSink<'o> {
             return Ok(());
         }
         if !label.is_empty() && matches!(self.opts.level, Level::Interval | Level::Ratio) {
-            values::check_numeric_label(&label, self.opts.level).map_err(fail)?;
+            values::check_numeric_label(label, self.opts.level).map_err(fail)?;
         }
         let duration_s = match f.duration_s.filter(|s| !s.trim().is_empty()) {
             Some(s) => Some(values::parse_duration(s).map_err(fail)?),
@@ -350,24 +358,24 @@ impl<'o> RecordSink<'o> {
                 }
                 let g = hygiene::clean(g).0;
                 if !g.is_empty() {
-                    self.check_gold(path, line, &item, &g)?;
+                    self.check_gold(path, line, item, &g)?;
                 }
                 Some(g)
             }
             None => None,
         };
         // The record is valid: count its cleaning and its label spelling.
-        for v in [f.item, f.annotator, f.label] {
-            self.hygiene.clean(v);
+        for (_, trimmed, nfc) in &cleaned {
+            self.hygiene.count(*trimmed, *nfc);
         }
         if !label.is_empty() {
             self.hygiene.saw_label(f.label);
         }
         self.accepted += 1;
         let row = Row {
-            item: &item,
-            annotator: &annotator,
-            label: &label,
+            item,
+            annotator,
+            label,
             duration_s,
             submitted_at_ms: submitted,
             gold: gold.as_deref().filter(|g| !g.is_empty()),
