@@ -18,7 +18,18 @@ use super::{annotator_sums, split_lengths, Consensus, ConsensusOptions, Method, 
 
 /// Dawid-Skene consensus.
 pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
-    let fit = em::fit(p, opts, &mut m_step);
+    // Block layout of the error rates, fixed for the whole fit (allocating it every
+    // iteration is slow in a heap fragmented by ingest).
+    let mut layout: Option<(Vec<usize>, Vec<usize>)> = None;
+    let fit = em::fit(
+        p,
+        opts,
+        &mut |p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64]| {
+            let (starts, lens) =
+                layout.get_or_insert_with(|| (rows.block_starts(p.k), rows.block_lens(p.k)));
+            m_step(p, rows, starts, lens, post, log_err)
+        },
+    );
     let k = p.k;
     let mut out = p.finish(Method::DawidSkene, &fit.post);
     out.iterations = fit.iterations;
@@ -50,18 +61,22 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
 
 /// Full-confusion M-step: counts[row][true] = Σ posteriors of the annotations in the row,
 /// floored at EPS, normalised over the annotator's rows for each true label.
-fn m_step(p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64]) -> f64 {
+fn m_step(
+    p: &Problem,
+    rows: &Rows,
+    starts: &[usize],
+    lens: &[usize],
+    post: &[f64],
+    log_err: &mut [f64],
+) -> f64 {
     let k = p.k;
-    let starts: Vec<usize> = rows.offsets.iter().map(|&o| o * k).collect();
-    annotator_sums(p, &starts, log_err, |a, item, label, slot| {
-        // Given label -> the annotator's row, via its row labels (ascending, few).
-        let labels = &rows.label[rows.offsets[a]..rows.offsets[a + 1]];
-        let r = labels.partition_point(|&l| l < label);
+    annotator_sums(p, starts, log_err, |a, item, label, slot| {
+        let r = rows.row_of[a * k + label as usize] as usize - rows.offsets[a];
         for (c, &q) in slot[r * k..(r + 1) * k].iter_mut().zip(&post[item * k..]) {
             *c += q;
         }
     });
-    let joint: Vec<f64> = split_lengths(log_err, &rows.block_lens(k))
+    let joint: Vec<f64> = split_lengths(log_err, lens)
         .into_par_iter()
         .map(|block| normalize_block(block, k))
         .collect();

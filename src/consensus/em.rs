@@ -21,6 +21,9 @@ pub(crate) struct Rows {
     pub label: Vec<u32>,
     /// Row of each annotation.
     pub pos_row: Vec<u32>,
+    /// Row of each (annotator, given label) pair, at `annotator * k + label` (only pairs that
+    /// occur are set).
+    pub row_of: Vec<u32>,
 }
 
 impl Rows {
@@ -31,6 +34,7 @@ impl Rows {
         let mut label = Vec::new();
         // Dense seen-label scratch, reset through the labels touched.
         let mut seen = vec![false; p.k];
+        let mut row_of = vec![u32::MAX; n_ann * p.k];
         for a in 0..n_ann {
             let start = label.len();
             for e in p.annotator_entries(a) {
@@ -39,8 +43,9 @@ impl Rows {
                 }
             }
             label[start..].sort_unstable();
-            for &l in &label[start..] {
+            for (r, &l) in label.iter().enumerate().skip(start) {
                 seen[l as usize] = false;
+                row_of[a * p.k + l as usize] = r as u32;
             }
             offsets.push(label.len());
         }
@@ -48,21 +53,24 @@ impl Rows {
             p.ds.annotator
                 .par_iter()
                 .zip(p.obs.par_iter())
-                .map(|(&a, &l)| {
-                    let (start, end) = (offsets[a as usize], offsets[a as usize + 1]);
-                    (start + label[start..end].partition_point(|&x| x < l)) as u32
-                })
+                .map(|(&a, &l)| row_of[a as usize * p.k + l as usize])
                 .collect();
         Rows {
             offsets,
             label,
             pos_row,
+            row_of,
         }
     }
 
     /// Number of error-rate values per annotator block (`rows × k`).
     pub fn block_lens(&self, k: usize) -> Vec<usize> {
         self.offsets.windows(2).map(|w| (w[1] - w[0]) * k).collect()
+    }
+
+    /// Start of each annotator's block of error-rate values (`offsets × k`).
+    pub fn block_starts(&self, k: usize) -> Vec<usize> {
+        self.offsets.iter().map(|&o| o * k).collect()
     }
 }
 
@@ -181,6 +189,8 @@ fn e_step(
                 weighted: vec![0.0; k],
                 entropy: 0.0,
             };
+            // The floored term, the same value `q * q.ln()` gives at q = EPS.
+            let eps_term = EPS * EPS.ln();
             for (j, row) in block.chunks_mut(k).enumerate() {
                 let item = chunk * ITEM_CHUNK + j;
                 let range = p.ds.item_range(item);
@@ -205,8 +215,16 @@ fn e_step(
                 for c in 0..k {
                     st.sum[c] += row[c];
                     st.weighted[c] += n * row[c];
-                    let q = row[c].max(EPS);
-                    st.entropy -= q * q.ln();
+                    // Skip the log where its value is known: floored (the term at EPS) or
+                    // exactly 1 (the term is 0, and subtracting 0 changes nothing).
+                    let q = row[c];
+                    if q > EPS {
+                        if q != 1.0 {
+                            st.entropy -= q * q.ln();
+                        }
+                    } else {
+                        st.entropy -= eps_term;
+                    }
                 }
             }
             st
@@ -228,7 +246,9 @@ pub(crate) fn normalize_log_row(row: &mut [f64]) {
     let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut z = 0.0;
     for v in row.iter_mut() {
-        *v = (*v - max).exp();
+        // exp(0) = 1 exactly: the maximum needs no call.
+        let d = *v - max;
+        *v = if d == 0.0 { 1.0 } else { d.exp() };
         z += *v;
     }
     for v in row.iter_mut() {

@@ -183,7 +183,13 @@ fn e_step(p: &Problem, params: &Params, post: &mut [f64]) -> f64 {
                         *v = if !all_given && given & (1u64 << l) == 0 {
                             shared
                         } else {
-                            (*v - max).exp()
+                            // exp(0) = 1 exactly: the maximum needs no call.
+                            let d = *v - max;
+                            if d == 0.0 {
+                                1.0
+                            } else {
+                                d.exp()
+                            }
                         };
                     }
                     let z: f64 = row.iter().sum();

@@ -40,12 +40,12 @@ pub use loo::{leave_one_out_majority, LooMajority};
 /// over chunks come out the same whatever the number of threads.
 pub(crate) const ITEM_CHUNK: usize = 4096;
 
-/// Number of item ranges for scatter reductions (annotations streamed in item order, summed
-/// into one partial per range, partials merged in range order). Fixed, for determinism.
+/// Number of item ranges that group the terms of per-annotator sums (one partial sum per
+/// range, folded in range order; see `annotator_sums`). Fixed, for determinism.
 pub(crate) const PARTS: usize = 16;
 
-/// Largest number of f64 partial sums (all parts together: 256 MB) for a scatter reduction;
-/// above it `annotator_sums` gathers per annotator instead.
+/// Above this many values over all parts (256 MB, the memory the grouping once took),
+/// `annotator_sums` adds in plain item order instead (the sums it always gave there).
 const SCATTER_BUDGET: usize = 32 << 20;
 
 /// Floor for probabilities before a log, as crowd-kit's `_EPS` (1e-10).
@@ -166,13 +166,16 @@ pub(crate) struct Problem<'a> {
     pub obs: Cow<'a, [u32]>,
     /// `ann_offsets[a]..ann_offsets[a + 1]`: annotator `a`'s slice of `entries`.
     pub ann_offsets: Vec<usize>,
-    /// Every annotation as (item, compact label), annotator-major and item-ascending: the
-    /// M-steps stream through it and only the posterior lookup is a random access.
+    /// Every annotation as (item, compact label), annotator-major and item-ascending.
     pub entries: Vec<Entry>,
     /// Compact gold label per item, `NO_LABEL` where none or when gold is not used.
     pub gold: Vec<u32>,
     /// Items with at least one annotation (the items crowd-kit sees).
     pub n_active: usize,
+    /// Annotations by annotator block, for [`annotator_sums`].
+    pub blocks: Blocks,
+    /// [`item_parts`] of the dataset.
+    pub part_items: Vec<usize>,
 }
 
 impl<'a> Problem<'a> {
@@ -217,8 +220,12 @@ impl<'a> Problem<'a> {
         let n_active = (0..ds.n_items())
             .filter(|&i| !ds.item_range(i).is_empty())
             .count();
+        let part_items = item_parts(ds);
+        let blocks = Blocks::build(ds, &obs, space.len(), &part_items);
         Problem {
             ds,
+            blocks,
+            part_items,
             k: space.len(),
             space,
             obs,
@@ -328,65 +335,216 @@ pub(crate) fn item_parts(ds: &Dataset) -> Vec<usize> {
 /// and `add(a, item, label, slot)` adds one annotation's contribution to its slot. `out` is
 /// zeroed first. The M-steps of every model are built on this.
 ///
-/// Small tables are filled by streaming annotations in item order (posterior rows read
-/// sequentially, which is much faster than gathering them per annotator) into one partial
-/// table per fixed item range, merged in range order; large ones by gathering each
-/// annotator's annotations. The choice depends only on the data's shape, and either way the
-/// order of additions is fixed, so results do not depend on the thread count.
+/// Order of additions (fixed, so results do not depend on the thread count): each
+/// annotator's terms in item order, grouped by the `PARTS` item ranges of [`item_parts`]:
+/// one partial sum per range, folded in range order. Very large tables (more than
+/// `SCATTER_BUDGET` values over all parts) are summed straight in item order instead.
 pub(crate) fn annotator_sums<F>(p: &Problem, starts: &[usize], out: &mut [f64], add: F)
 where
     F: Fn(usize, usize, u32, &mut [f64]) + Sync,
 {
-    let scatter = out.len().saturating_mul(PARTS) <= SCATTER_BUDGET;
-    annotator_sums_with(p, starts, out, scatter, add);
+    let layout = if out.len().saturating_mul(PARTS) > SCATTER_BUDGET {
+        Layout::Plain
+    } else if out.len() <= PART_TABLE_MAX {
+        Layout::Parts
+    } else {
+        Layout::Blocks
+    };
+    annotator_sums_with(p, starts, out, layout, add);
 }
 
-/// [`annotator_sums`] with the strategy chosen by the caller (for tests).
+/// How [`annotator_sums_with`] orders and splits the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Grouped sums, one table per item range (small tables).
+    Parts,
+    /// Grouped sums, one task per annotator block (same result as `Parts`).
+    Blocks,
+    /// Plain item-order sums, one task per annotator block (very large tables).
+    Plain,
+}
+
+/// [`annotator_sums`] with the layout chosen by the caller (for tests).
+///
+/// `Blocks` and `Plain`: each annotator block is one task: it streams its annotations in item order (posterior
+/// rows are read in increasing order, which the prefetcher follows) and adds into the
+/// block's slots, small enough to stay in cache. A part's partial sum is kept apart from
+/// the running total and folded in when the annotator first shows up in a later part (or
+/// at the end); parts without the annotator would add 0, which changes nothing.
 pub(crate) fn annotator_sums_with<F>(
     p: &Problem,
     starts: &[usize],
     out: &mut [f64],
-    scatter: bool,
+    layout: Layout,
     add: F,
 ) where
     F: Fn(usize, usize, u32, &mut [f64]) + Sync,
 {
-    let lens: Vec<usize> = starts.windows(2).map(|w| w[1] - w[0]).collect();
-    let partials: Vec<Vec<f64>> = if scatter {
-        let bounds = item_parts(p.ds);
-        (0..PARTS)
-            .into_par_iter()
-            .map(|part| {
-                let mut acc = vec![0.0; out.len()];
-                for item in bounds[part]..bounds[part + 1] {
-                    for pos in p.ds.item_range(item) {
-                        let a = p.ds.annotator[pos] as usize;
-                        add(a, item, p.obs[pos], &mut acc[starts[a]..starts[a + 1]]);
-                    }
-                }
-                acc
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    if layout == Layout::Parts {
+        return part_sums(p, starts, out, add);
+    }
+    let blocks = &p.blocks;
+    let lens: Vec<usize> = blocks
+        .annotators
+        .windows(2)
+        .map(|w| starts[w[1]] - starts[w[0]])
+        .collect();
     split_lengths(out, &lens)
         .into_par_iter()
         .enumerate()
-        .for_each(|(a, slot)| {
-            slot.fill(0.0);
-            if scatter {
-                for part in &partials {
-                    for (o, v) in slot.iter_mut().zip(&part[starts[a]..starts[a + 1]]) {
-                        *o += v;
-                    }
+        .for_each(|(b, total)| {
+            total.fill(0.0);
+            let first = blocks.annotators[b];
+            let base = starts[first];
+            let slots = |a: usize| starts[a] - base..starts[a + 1] - base;
+            let parts = &blocks.parts[b * (PARTS + 1)..(b + 1) * (PARTS + 1)];
+            if layout == Layout::Plain {
+                for e in &blocks.entries[parts[0]..parts[PARTS]] {
+                    let a = e.annotator as usize;
+                    add(a, e.item as usize, e.label, &mut total[slots(a)]);
                 }
-            } else {
-                for e in p.annotator_entries(a) {
-                    add(a, e.item as usize, e.label, slot);
+                return;
+            }
+            let mut partial = vec![0.0; total.len()];
+            // Last part each annotator of the block was seen in.
+            let mut seen = vec![usize::MAX; blocks.annotators[b + 1] - first];
+            for part in 0..PARTS {
+                for e in &blocks.entries[parts[part]..parts[part + 1]] {
+                    let a = e.annotator as usize;
+                    let range = slots(a);
+                    if seen[a - first] != part {
+                        seen[a - first] = part;
+                        fold(&mut total[range.clone()], &mut partial[range.clone()]);
+                    }
+                    add(a, e.item as usize, e.label, &mut partial[range]);
+                }
+            }
+            fold(total, &mut partial);
+        });
+}
+
+/// Tables up to this many values (512 kB) are summed by item range instead of by annotator
+/// block: a whole table then stays in a core's L2 cache, and posteriors are read in order.
+const PART_TABLE_MAX: usize = 1 << 16;
+
+/// The grouped sums of [`annotator_sums`] for small tables: one table per part, filled in
+/// item order, then added up in part order.
+fn part_sums<F>(p: &Problem, starts: &[usize], out: &mut [f64], add: F)
+where
+    F: Fn(usize, usize, u32, &mut [f64]) + Sync,
+{
+    let len = out.len();
+    if len == 0 {
+        return;
+    }
+    let bounds = &p.part_items;
+    let mut partials = vec![0.0; PARTS * len];
+    partials
+        .par_chunks_mut(len)
+        .enumerate()
+        .for_each(|(part, acc)| {
+            for item in bounds[part]..bounds[part + 1] {
+                for pos in p.ds.item_range(item) {
+                    let a = p.ds.annotator[pos] as usize;
+                    add(a, item, p.obs[pos], &mut acc[starts[a]..starts[a + 1]]);
                 }
             }
         });
+    out.par_chunks_mut(ITEM_CHUNK)
+        .enumerate()
+        .for_each(|(c, o)| {
+            o.fill(0.0);
+            for acc in partials.chunks(len) {
+                for (x, v) in o.iter_mut().zip(&acc[c * ITEM_CHUNK..]) {
+                    *x += v;
+                }
+            }
+        });
+}
+
+/// `total += partial`, then `partial = 0`.
+fn fold(total: &mut [f64], partial: &mut [f64]) {
+    for (t, q) in total.iter_mut().zip(partial.iter_mut()) {
+        *t += *q;
+        *q = 0.0;
+    }
+}
+
+/// Every annotation, split into blocks of consecutive annotators and item-ascending inside
+/// a block (position order), with each block's part boundaries: the layout
+/// [`annotator_sums`] streams. The block size depends only on the data's shape.
+pub(crate) struct Blocks {
+    /// `annotators[b]..annotators[b + 1]`: the annotators of block `b`.
+    pub annotators: Vec<usize>,
+    /// `parts[b * (PARTS + 1) + i]`: index in `entries` where part `i` of block `b` starts.
+    pub parts: Vec<usize>,
+    pub entries: Vec<Annotation>,
+}
+
+/// Values per block that keep a block's sums (and partial sums) within a core's L2 cache
+/// for the widest table (Dawid-Skene: k × k per annotator).
+const BLOCK_SLOTS: usize = 1 << 15;
+
+impl Blocks {
+    fn build(ds: &Dataset, obs: &[u32], k: usize, bounds: &[usize]) -> Blocks {
+        let n_ann = ds.n_annotators();
+        let per_block = (BLOCK_SLOTS / (k * k + 2).max(1)).max(1);
+        // At least a few blocks for parallelism (a fixed number, not the thread count).
+        let n_blocks = n_ann.div_ceil(per_block).max(n_ann.min(8));
+        let per_block = n_ann.div_ceil(n_blocks.max(1)).max(1);
+        let n_blocks = n_ann.div_ceil(per_block);
+        let annotators: Vec<usize> = (0..=n_blocks).map(|b| (b * per_block).min(n_ann)).collect();
+        let mut counts = vec![0usize; n_blocks + 1];
+        for &a in &ds.annotator {
+            counts[a as usize / per_block + 1] += 1;
+        }
+        for b in 0..n_blocks {
+            counts[b + 1] += counts[b];
+        }
+        let mut cursor = counts.clone();
+        let mut entries = vec![
+            Annotation {
+                item: 0,
+                annotator: 0,
+                label: 0
+            };
+            ds.n_annotations()
+        ];
+        for item in 0..ds.n_items() {
+            for pos in ds.item_range(item) {
+                let a = ds.annotator[pos];
+                let b = a as usize / per_block;
+                entries[cursor[b]] = Annotation {
+                    item: item as u32,
+                    annotator: a,
+                    label: obs[pos],
+                };
+                cursor[b] += 1;
+            }
+        }
+        let mut parts = Vec::with_capacity(n_blocks * (PARTS + 1));
+        for b in 0..n_blocks {
+            let block = &entries[counts[b]..counts[b + 1]];
+            parts.extend(
+                bounds
+                    .iter()
+                    .map(|&i| counts[b] + block.partition_point(|e| (e.item as usize) < i)),
+            );
+        }
+        Blocks {
+            annotators,
+            parts,
+            entries,
+        }
+    }
+}
+
+/// One annotation: item, annotator and compact label.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Annotation {
+    pub item: u32,
+    pub annotator: u32,
+    pub label: u32,
 }
 
 /// One annotation seen from its annotator: the item and the compact label given.

@@ -215,10 +215,33 @@ fn scatter_and_gather_sums_agree() {
         slot[label as usize] += value(item);
         slot[width - 1] += 1.0;
     };
-    let mut scatter = vec![f64::NAN; starts[p.n_annotators()]];
-    let mut gather = vec![f64::NAN; scatter.len()];
-    annotator_sums_with(&p, &starts, &mut scatter, true, add);
-    annotator_sums_with(&p, &starts, &mut gather, false, add);
+    let run = |layout: Layout| {
+        let mut out = vec![f64::NAN; starts[p.n_annotators()]];
+        annotator_sums_with(&p, &starts, &mut out, layout, add);
+        out
+    };
+    let (scatter, blocks, gather) = (run(Layout::Parts), run(Layout::Blocks), run(Layout::Plain));
+    // Reference orders: one table per item range summed in range order; and straight item
+    // order per annotator. The layouts must reproduce them bit for bit.
+    let bounds = item_parts(&ds);
+    let mut grouped = vec![0.0; scatter.len()];
+    let mut plain = vec![0.0; scatter.len()];
+    for part in 0..PARTS {
+        let mut acc = vec![0.0; scatter.len()];
+        for item in bounds[part]..bounds[part + 1] {
+            for pos in ds.item_range(item) {
+                let a = ds.annotator[pos] as usize;
+                add(a, item, p.obs[pos], &mut acc[starts[a]..starts[a + 1]]);
+                add(a, item, p.obs[pos], &mut plain[starts[a]..starts[a + 1]]);
+            }
+        }
+        for (g, v) in grouped.iter_mut().zip(&acc) {
+            *g += v;
+        }
+    }
+    assert_eq!(bits(&scatter), bits(&grouped));
+    assert_eq!(bits(&blocks), bits(&grouped));
+    assert_eq!(bits(&gather), bits(&plain));
     for (x, y) in scatter.iter().zip(&gather) {
         assert!((x - y).abs() < 1e-9, "{x} {y}");
     }
