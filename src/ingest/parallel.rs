@@ -71,34 +71,52 @@ pub(crate) fn read_chunked(
     } else {
         split_at_lines(data, chunk_bytes)
     };
-    // Chunks are read a few per thread at a time and appended as they finish, so only a
-    // bounded number of chunk builders is alive at once.
+    // Chunks are read a few per thread at a time; each group is appended (one thread, in
+    // file order) while the next group is being read, so only two groups of chunk builders
+    // are alive at once and the appending overlaps the parsing.
     let batch = rayon::current_num_threads().max(1) * 2;
     let mut acc: Option<(RecordSink<'_>, u64)> = None;
+    let mut waiting: Vec<Option<(RecordSink<'_>, u64)>> = Vec::new();
     for group in chunks.chunks(batch) {
-        let read: Vec<Option<(RecordSink<'_>, u64)>> = group
-            .par_iter()
-            .map(|chunk| read_chunk(path, header.as_ref(), chunk, opts))
-            .collect();
-        for part in read {
-            let (part, rows) = part?;
-            // Gold rows, label sets and spans are merged by the sequential reader only.
-            if part.builder.has_gold() || !part.gold.is_empty() || part.builder.has_payload() {
-                return None;
-            }
-            match acc.as_mut() {
-                None => acc = Some((part, rows)),
-                Some((into, total)) => {
-                    absorb(into, part);
-                    *total += rows;
-                }
-            }
-        }
+        let (read, appended) = rayon::join(
+            || {
+                group
+                    .par_iter()
+                    .map(|chunk| read_chunk(path, header.as_ref(), chunk, opts))
+                    .collect::<Vec<_>>()
+            },
+            || append_parts(&mut acc, std::mem::take(&mut waiting)),
+        );
+        appended?;
+        waiting = read;
     }
+    append_parts(&mut acc, waiting)?;
     // The caller's sink is only touched once every chunk has been read.
     let (part, rows) = acc?;
     absorb(sink, part);
     Some(rows)
+}
+
+/// Append chunk results in order; `None` when a chunk failed or needs the sequential reader.
+fn append_parts<'o>(
+    acc: &mut Option<(RecordSink<'o>, u64)>,
+    parts: Vec<Option<(RecordSink<'o>, u64)>>,
+) -> Option<()> {
+    for part in parts {
+        let (part, rows) = part?;
+        // Gold rows, label sets and spans are merged by the sequential reader only.
+        if part.builder.has_gold() || !part.gold.is_empty() || part.builder.has_payload() {
+            return None;
+        }
+        match acc.as_mut() {
+            None => *acc = Some((part, rows)),
+            Some((into, total)) => {
+                absorb(into, part);
+                *total += rows;
+            }
+        }
+    }
+    Some(())
 }
 
 /// Append `part`'s rows and skip counts to `into` (`part` was read after `into`).
