@@ -14,11 +14,13 @@
 //! expectation. The count is tested against a Poisson with the summed mean (conservative for
 //! a Poisson-binomial).
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 use statrs::distribution::{DiscreteCDF, Poisson};
 
+use super::annotations::ByAnnotator;
 use super::Policy;
-use crate::dataset::AnnotatorIndex;
 use crate::Dataset;
 
 /// One tested pair.
@@ -62,10 +64,6 @@ pub fn shared_counts(ds: &Dataset, max_per_item: usize) -> Vec<((u32, u32), u32)
 
 /// Shared-item counts of the co-annotating pairs `(a < b)` sharing at least `min_shared`
 /// items (counting items with at most `max_per_item` annotators), sorted by pair.
-///
-/// Pairs are found through items, one first annotator at a time (its co-annotators sorted
-/// and counted), so work is Σ_i m_i² and memory is one annotator's partners per thread plus
-/// the pairs kept: never all A² pairs, nor every pair that shares a single item.
 pub fn shared_counts_at_least(
     ds: &Dataset,
     max_per_item: usize,
@@ -73,53 +71,79 @@ pub fn shared_counts_at_least(
 ) -> Vec<((u32, u32), u32)> {
     let index = ds.by_annotator();
     let item_of = ds.annotation_items();
-    let per_annotator: Vec<Vec<((u32, u32), u32)>> = (0..ds.n_annotators())
+    pairs_sharing(ds, max_per_item, min_shared, |a| {
+        index
+            .positions(a)
+            .iter()
+            .map(|&p| ds.item_range(item_of[p as usize] as usize))
+    })
+}
+
+/// [`shared_counts_at_least`] over the item ranges `items(a)` of each annotator `a`.
+///
+/// Pairs are found through items, one first annotator at a time, its co-annotators counted
+/// in a per-thread array indexed by annotator (only the touched entries are read back and
+/// reset), so work is Σ_i m_i² and memory is one counter per annotator per thread plus the
+/// pairs kept: never all A² pairs, nor every pair that shares a single item.
+pub(super) fn pairs_sharing<I: Iterator<Item = Range<usize>>>(
+    ds: &Dataset,
+    max_per_item: usize,
+    min_shared: usize,
+    items: impl Fn(usize) -> I + Sync,
+) -> Vec<((u32, u32), u32)> {
+    let n_ann = ds.n_annotators();
+    let per_annotator: Vec<Vec<((u32, u32), u32)>> = (0..n_ann)
         .into_par_iter()
-        .map_init(Vec::new, |partners: &mut Vec<u32>, a| {
-            partners.clear();
-            for &pos in index.positions(a) {
-                let anns = ds.item_annotators(item_of[pos as usize] as usize);
-                if anns.len() > max_per_item {
-                    continue;
+        .map_init(
+            || (vec![0u32; n_ann], Vec::new()),
+            |(count, touched), a| {
+                touched.clear();
+                for r in items(a).filter(|r| r.len() <= max_per_item) {
+                    for &b in &ds.annotator[r] {
+                        if b as usize > a {
+                            let c = &mut count[b as usize];
+                            if *c == 0 {
+                                touched.push(b);
+                            }
+                            *c += 1;
+                        }
+                    }
                 }
-                partners.extend(anns.iter().copied().filter(|&b| b as usize > a));
-            }
-            partners.sort_unstable();
-            let mut out = Vec::new();
-            for run in partners.chunk_by(|x, y| x == y) {
-                if run.len() >= min_shared.max(1) {
-                    out.push(((a as u32, run[0]), run.len() as u32));
+                let mut out = Vec::new();
+                for &b in touched.iter() {
+                    let c = std::mem::take(&mut count[b as usize]);
+                    if c as usize >= min_shared.max(1) {
+                        out.push(((a as u32, b), c));
+                    }
                 }
-            }
-            out
-        })
+                out.sort_unstable();
+                out
+            },
+        )
         .collect();
     per_annotator.into_iter().flatten().collect()
 }
 
 /// Test every pair with enough shared items (see the module documentation for the model).
-pub fn collusion_tests(
-    ds: &Dataset,
-    index: &AnnotatorIndex,
-    item_of: &[u32],
-    policy: &Policy,
-) -> Vec<PairTest> {
+pub(super) fn collusion_tests(ds: &Dataset, by: &ByAnnotator, policy: &Policy) -> Vec<PairTest> {
     let q = ds.n_labels().max(2);
     let mut counts = vec![0u32; q];
     let mut out = Vec::new();
     // Per shared clear item: (label a, label b, reference c, Σ_{l≠c} w_l²).
     let mut clear_items: Vec<(u32, u32, u32, f64)> = Vec::new();
-    for ((a, b), _) in shared_counts_at_least(
+    let pairs = pairs_sharing(
         ds,
         policy.max_annotators_per_item_for_pairs,
         policy.collusion_min_shared,
-    ) {
-        let (pa, pb) = (index.positions(a as usize), index.positions(b as usize));
+        |a| by.anns(a).iter().map(|ann| ann.item_range()),
+    );
+    for ((a, b), _) in pairs {
+        let (pa, pb) = (by.anns(a as usize), by.anns(b as usize));
         let (mut i, mut j) = (0, 0);
         let (mut n, mut agree) = (0u64, 0u64);
         clear_items.clear();
         while i < pa.len() && j < pb.len() {
-            let (ia, ib) = (item_of[pa[i] as usize], item_of[pb[j] as usize]);
+            let (ia, ib) = (pa[i].lo, pb[j].lo);
             if ia < ib {
                 i += 1;
                 continue;
@@ -128,10 +152,11 @@ pub fn collusion_tests(
                 j += 1;
                 continue;
             }
-            let (la, lb) = (ds.label[pa[i] as usize], ds.label[pb[j] as usize]);
+            let (la, lb) = (pa[i].label, pb[j].label);
+            let range = pa[i].item_range();
             i += 1;
             j += 1;
-            if ds.item_annotators(ia as usize).len() > policy.max_annotators_per_item_for_pairs {
+            if range.len() > policy.max_annotators_per_item_for_pairs {
                 continue;
             }
             n += 1;
@@ -139,7 +164,7 @@ pub fn collusion_tests(
             // Others' votes on this item, excluding both members of the pair.
             counts.iter_mut().for_each(|c| *c = 0);
             let mut m = 0u32;
-            for pos in ds.item_range(ia as usize) {
+            for pos in range {
                 let who = ds.annotator[pos];
                 if who != a && who != b {
                     if let Some(c) = counts.get_mut(ds.label[pos] as usize) {
@@ -234,9 +259,8 @@ mod tests {
         let pairs = shared_counts(&ds, 50);
         assert_eq!(pairs.len(), 15);
         assert!(pairs.iter().all(|&(_, n)| n == 30));
-        let idx = ds.by_annotator();
-        let items = ds.annotation_items();
-        let tests = collusion_tests(&ds, &idx, &items, &Policy::default());
+        let by = ByAnnotator::with_majority(&ds, &Policy::default(), true);
+        let tests = collusion_tests(&ds, &by, &Policy::default());
         let ab = tests.iter().find(|t| (t.a, t.b) == (0, 1)).unwrap();
         assert_eq!(ab.identical_minority_answers, 8);
         assert!((ab.expected_identical - 30.0 * (8.0f64 / 30.0).powi(2)).abs() < 1e-9);

@@ -8,18 +8,26 @@ use super::gold_accuracy::{binomial_cdf, min_successes_to_clear};
 use super::loo_agreement::AgreementCounts;
 use super::Signal;
 
-/// Median of a slice (sorted copy; NaN-free input expected). `None` when empty.
+/// Median of the finite values of a slice. `None` when there are none.
 pub fn median(values: &[f64]) -> Option<f64> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
+    median_in_place(&mut v)
+}
+
+/// Median of `v` (finite values), reordering it: selection, not a full sort. Values that
+/// compare equal under `total_cmp` are identical, so this is the sorted-copy median exactly.
+fn median_in_place(v: &mut [f64]) -> Option<f64> {
+    let n = v.len();
+    if n == 0 {
         return None;
     }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
+    let m = n / 2;
+    let (below, &mut mid, _) = v.select_nth_unstable_by(m, f64::total_cmp);
+    Some(if n % 2 == 1 {
+        mid
     } else {
-        (v[m - 1] + v[m]) / 2.0
+        let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(mid);
+        (lower + mid) / 2.0
     })
 }
 
@@ -49,12 +57,12 @@ pub struct Effort {
 
 /// Timing summary of one annotator's known durations (`None` if none are known).
 pub fn effort(durations: impl Iterator<Item = f32>, floor_s: f64) -> Option<Effort> {
-    let d: Vec<f64> = durations
+    let mut d: Vec<f64> = durations
         .map(f64::from)
         .filter(|x| x.is_finite() && *x >= 0.0)
         .collect();
-    let median_s = median(&d)?;
     let fast = d.iter().filter(|&&x| x < floor_s).count();
+    let median_s = median_in_place(&mut d)?;
     // Durations of 0 s would make log undefined; clamp to 10 ms.
     let median_log_s = median_s.max(0.01).ln();
     Some(Effort {
@@ -137,6 +145,30 @@ mod tests {
         let z = robust_z(0.0, 3.0, 1.0).unwrap();
         assert!((z + 3.0 / 1.4826).abs() < 1e-12);
         assert!(robust_z(1.0, 1.0, 0.0).is_none());
+    }
+
+    #[test]
+    fn median_by_selection_matches_the_sorted_median() {
+        let mut x = 0x2545_f491_u64;
+        for n in 1..60 {
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    ((x % 50) as f64 - 25.0) / 4.0
+                })
+                .collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            let m = n / 2;
+            let want = if n % 2 == 1 {
+                sorted[m]
+            } else {
+                (sorted[m - 1] + sorted[m]) / 2.0
+            };
+            assert_eq!(median(&v).map(f64::to_bits), Some(want.to_bits()));
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Accuracy on gold items: Wilson (1927) score interval and an exact one-sided binomial
 //! test of H0: accuracy >= the policy's standard (lower tail, statrs `Binomial`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use statrs::distribution::{Binomial, DiscreteCDF};
 
 use super::flags::{fmt_p, pct, Rule, RuleTest};
@@ -42,9 +45,32 @@ pub fn binomial_sf_ge(k: u64, n: u64, p: f64) -> f64 {
 /// Smallest `k` out of `n` for which the lower-tail test at level `alpha` no longer rejects
 /// H0: p >= p0 (what an annotator needs to clear a flag).
 pub fn min_successes_to_clear(n: u64, p0: f64, alpha: f64) -> u64 {
-    (0..=n)
-        .find(|&k| binomial_cdf(k, n, p0) > alpha)
-        .unwrap_or(n)
+    // Annotators share few distinct (n, p0, alpha): remember the answers per thread.
+    thread_local! {
+        static SEEN: RefCell<HashMap<(u64, u64, u64), u64>> = RefCell::default();
+    }
+    let key = (n, p0.to_bits(), alpha.to_bits());
+    if let Some(k) = SEEN.with(|s| s.borrow().get(&key).copied()) {
+        return k;
+    }
+    let k = first_k_above(n, p0, alpha);
+    SEEN.with(|s| s.borrow_mut().insert(key, k));
+    k
+}
+
+fn first_k_above(n: u64, p0: f64, alpha: f64) -> u64 {
+    // The cdf grows with k: bisect for the first k above alpha (log n cdf evaluations
+    // instead of one per k, which cost seconds over a large batch).
+    let (mut lo, mut hi) = (0, n + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if binomial_cdf(mid, n, p0) > alpha {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo.min(n)
 }
 
 /// Number right and number of gold items among an annotator's annotations.
@@ -136,6 +162,24 @@ mod tests {
         // Closed form: P(X <= 0 | n = 3, p = .5) = 1/8.
         assert!((binomial_cdf(0, 3, 0.5) - 0.125).abs() < 1e-12);
         assert_eq!(binomial_sf_ge(0, 3, 0.5), 1.0);
+    }
+
+    #[test]
+    fn bisection_finds_the_first_k_that_clears() {
+        for n in [0u64, 1, 2, 7, 30, 101, 500] {
+            for p0 in [0.0, 0.3, 0.7, 0.95, 1.0] {
+                for alpha in [0.0, 0.01, 0.05, 0.5] {
+                    let linear = (0..=n)
+                        .find(|&k| binomial_cdf(k, n, p0) > alpha)
+                        .unwrap_or(n);
+                    assert_eq!(
+                        min_successes_to_clear(n, p0, alpha),
+                        linear,
+                        "{n} {p0} {alpha}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -92,13 +92,10 @@ pub fn runs_test(seq: &[u32]) -> Option<Runs> {
     if n < 2 {
         return None;
     }
-    let mut counts: std::collections::BTreeMap<u32, f64> = Default::default();
-    for &s in seq {
-        *counts.entry(s).or_insert(0.0) += 1.0;
-    }
+    let counts = category_counts(seq);
     let nf = n as f64;
-    let s2: f64 = counts.values().map(|c| c * c).sum();
-    let s3: f64 = counts.values().map(|c| c * c * c).sum();
+    let s2: f64 = counts.iter().map(|c| c * c).sum();
+    let s3: f64 = counts.iter().map(|c| c * c * c).sum();
     let mean = 1.0 + (nf * nf - s2) / nf;
     let var = (s2 * (s2 + nf * (nf + 1.0)) - 2.0 * nf * s3 - nf.powi(3)) / (nf * nf * (nf - 1.0));
     if var.is_nan() || var <= 0.0 {
@@ -113,6 +110,27 @@ pub fn runs_test(seq: &[u32]) -> Option<Runs> {
         p_value: (2.0 * normal_cdf(-z.abs())).min(1.0),
         n: n as u64,
     })
+}
+
+/// Counts of the categories present, in ascending category order.
+fn category_counts(seq: &[u32]) -> Vec<f64> {
+    let max = seq.iter().copied().max().unwrap_or(0) as usize;
+    if max <= 4 * seq.len() + 256 {
+        // Small ids (label ids): count in place.
+        let mut dense = vec![0.0; max + 1];
+        for &s in seq {
+            dense[s as usize] += 1.0;
+        }
+        dense.retain(|&c| c > 0.0);
+        dense
+    } else {
+        let mut sorted = seq.to_vec();
+        sorted.sort_unstable();
+        sorted
+            .chunk_by(|a, b| a == b)
+            .map(|run| run.len() as f64)
+            .collect()
+    }
 }
 
 /// Signals: top label share (Wilson interval), goodness of fit, runs.
@@ -252,6 +270,20 @@ mod tests {
         let r = runs_test(&[0, 1, 0, 1, 0, 1, 0, 1, 0, 1]).unwrap();
         assert!((r.z - 2.6832815729997477).abs() < 1e-12);
         assert!(runs_test(&[2, 2, 2]).is_none());
+        // Large category ids take the sorting path and give the same moments.
+        let big = runs_test(&[
+            7,
+            7,
+            u32::MAX,
+            u32::MAX,
+            u32::MAX,
+            7,
+            u32::MAX,
+            7,
+            7,
+            u32::MAX,
+        ]);
+        assert_eq!(big, runs_test(&seq));
     }
 
     #[test]

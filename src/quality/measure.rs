@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
+use super::annotations::ByAnnotator;
 use super::effort::{effort, mad, median, Effort};
-use super::gold_accuracy::gold_counts;
 use super::label_bias::{runs_test, LabelCounts, Runs};
 use super::loo_agreement::{cohen_kappa, AgreementCounts, Kappa, Table};
 use super::random_clicking::{chi_square_independence, ChiSquare, Support};
-use super::{ConsensusView, Policy, Signal, NO_LABEL};
+use super::{Policy, Signal, NO_LABEL};
 use crate::Dataset;
 
 /// Every signal of one annotator (absent when it cannot be computed).
@@ -82,41 +82,55 @@ pub(super) struct Raw {
     pub(super) effort: Option<Effort>,
 }
 
+/// Per-thread buffers of [`measure`], reused across annotators.
+#[derive(Default)]
+pub(super) struct Scratch {
+    others: Vec<u32>,
+    given: Vec<bool>,
+    seq: Vec<u128>,
+    labels: Vec<u32>,
+}
+
+/// Raw measurements of annotator `a` from its records (see `annotations`).
 pub(super) fn measure(
     ds: &Dataset,
-    view: &ConsensusView,
     policy: &Policy,
-    clear: &[bool],
-    item_of: &[u32],
-    positions: &[u32],
+    by: &ByAnnotator,
+    a: usize,
+    scratch: &mut Scratch,
 ) -> Raw {
     let q = ds.n_labels();
+    let anns = by.anns(a);
+    let me = a as u32;
     let mut agreement = AgreementCounts::default();
     let mut table = Table::new(q);
     let mut table_all = Table::new(q);
     let mut observed = vec![0.0; q];
     let mut expected = vec![0.0; q];
-    for &pos in positions {
-        let pos = pos as usize;
-        let label = ds.label[pos];
-        let loo = view.loo_label.get(pos).copied().unwrap_or(NO_LABEL);
+    let (mut gold_right, mut gold_n) = (0u64, 0u64);
+    for ann in anns {
+        let label = ann.label;
+        let loo = ann.loo;
         if loo != NO_LABEL {
             agreement.n_all += 1;
             agreement.agree_all += u64::from(label == loo);
             table_all.add(label, loo);
-            if clear[pos] {
+            if ann.clear {
                 agreement.n_clear += 1;
                 agreement.agree_clear += u64::from(label == loo);
                 table.add(label, loo);
             }
         }
+        if ann.gold != NO_LABEL {
+            gold_n += 1;
+            gold_right += u64::from(label == ann.gold);
+        }
         // Expected label counts from the other annotators' shares on the same item.
-        let range = ds.item_range(item_of[pos] as usize);
-        let others = range.len() - 1;
-        if others > 0 {
-            let w = 1.0 / others as f64;
-            for p in range.filter(|&p| p != pos) {
-                if let Some(e) = expected.get_mut(ds.label[p] as usize) {
+        let others = ann.others(ds, me, &mut scratch.others);
+        if !others.is_empty() {
+            let w = 1.0 / others.len() as f64;
+            for &l in others {
+                if let Some(e) = expected.get_mut(l as usize) {
                     *e += w;
                 }
             }
@@ -132,48 +146,64 @@ pub(super) fn measure(
         .map(|&o| if total > 0.0 { o / total } else { 0.0 })
         .collect();
     let mut support = Support::default();
-    let mut given = vec![false; q];
+    let given = &mut scratch.given;
+    given.clear();
+    given.resize(q, false);
     // Gold accuracy that answers drawn from the own label distribution would reach.
     let mut gold_chance = 0.0;
-    for &pos in positions {
-        let pos = pos as usize;
-        let g = ds.gold[item_of[pos] as usize];
-        if g != NO_LABEL {
-            gold_chance += marginal.get(g as usize).copied().unwrap_or(0.0);
+    for ann in anns {
+        if ann.gold != NO_LABEL {
+            gold_chance += marginal.get(ann.gold as usize).copied().unwrap_or(0.0);
         }
-        let range = ds.item_range(item_of[pos] as usize);
-        if range.len() - 1 < policy.min_other_annotators {
+        let others = ann.others(ds, me, &mut scratch.others);
+        if others.len() < policy.min_other_annotators {
             continue;
         }
-        given.iter_mut().for_each(|g| *g = false);
-        for p in range.filter(|&p| p != pos) {
-            if let Some(g) = given.get_mut(ds.label[p] as usize) {
+        for &l in others {
+            if let Some(g) = given.get_mut(l as usize) {
                 *g = true;
             }
         }
-        support.add(ds.label[pos], &given, &marginal);
+        support.add(ann.label, given, &marginal);
+        for &l in others {
+            if let Some(g) = given.get_mut(l as usize) {
+                *g = false;
+            }
+        }
     }
-    let gold = gold_counts(ds, item_of, positions);
-    let runs = ds.submitted_at_ms.as_ref().and_then(|t| {
-        let mut seq: Vec<(i64, u32, u32)> = positions
-            .iter()
-            .map(|&p| (t[p as usize], item_of[p as usize], ds.label[p as usize]))
-            .filter(|x| x.0 != i64::MIN)
-            .collect();
+    let gold = (gold_right, gold_n);
+    let range = by.range(a);
+    let runs = by.submitted_at_ms.as_ref().and_then(|t| {
+        // Labels in (submission time, item) order: one u128 key per annotation sorts faster
+        // than tuples (time with its sign bit flipped, so unsigned order is signed order;
+        // `lo` orders items as their ids do).
+        let seq = &mut scratch.seq;
+        seq.clear();
+        seq.extend(
+            anns.iter()
+                .zip(&t[range.clone()])
+                .map(|(ann, &t)| (ann, t))
+                .filter(|&(_, t)| t != i64::MIN)
+                .map(|(ann, t)| {
+                    let t = (t as u64 ^ (1 << 63)) as u128;
+                    t << 64 | u128::from(ann.lo) << 32 | u128::from(ann.label)
+                }),
+        );
         if seq.len() < policy.runs_min_items {
             return None;
         }
         seq.sort_unstable();
-        runs_test(&seq.iter().map(|x| x.2).collect::<Vec<_>>())
+        scratch.labels.clear();
+        scratch.labels.extend(seq.iter().map(|&k| k as u32));
+        runs_test(&scratch.labels)
     });
-    let effort = ds.duration_s.as_ref().and_then(|d| {
-        effort(
-            positions.iter().map(|&p| d[p as usize]),
-            policy.fast_floor_s,
-        )
-    });
+    let effort = by
+        .duration_s
+        .as_ref()
+        .and_then(|d| effort(d[range].iter().copied(), policy.fast_floor_s));
+    let items = anns.len() as u64;
     Raw {
-        items: positions.len() as u64,
+        items,
         kappa: cohen_kappa(&table),
         independence: chi_square_independence(&table),
         kappa_all: cohen_kappa(&table_all),

@@ -6,6 +6,7 @@
 //! [`leave_one_out_majority`] build a plain-vote view for tests and for use without a model.
 
 pub mod ambiguity;
+mod annotations;
 pub mod collusion;
 pub mod effort;
 pub mod flags;

@@ -5,7 +5,8 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::ambiguity::{clear_positions, contested_items};
+use super::ambiguity::contested_items;
+use super::annotations::ByAnnotator;
 use super::collusion::{collusion_tests, PairTest};
 use super::effort::{effort_signals, fast_low_agreement_test, robust_z};
 use super::flags::{benjamini_hochberg, fmt_p, pct, Flag, Rule, RuleTest, Severity};
@@ -15,9 +16,10 @@ use super::label_bias::{
 };
 use super::loo_agreement::{agreement_signal, kappa_signal, low_agreement_test};
 pub use super::measure::Signals;
-use super::measure::{cohort, finite, finite_signals, measure, Raw};
+use super::measure::{cohort, finite, finite_signals, measure, Raw, Scratch};
 use super::random_clicking::{independence_signal, random_clicking_test};
 use super::{Action, ConsensusView, Policy, Signal};
+use crate::timings::stage;
 use crate::Dataset;
 
 /// Pay, review or hold; or too little work to judge.
@@ -92,13 +94,17 @@ pub fn assess_with(
     extra: Vec<RuleTest>,
 ) -> QualityReport {
     let n_ann = ds.n_annotators();
-    let index = ds.by_annotator();
-    let item_of = ds.annotation_items();
-    let clear = clear_positions(ds, consensus, policy);
-    let raw: Vec<Raw> = (0..n_ann)
-        .into_par_iter()
-        .map(|a| measure(ds, consensus, policy, &clear, &item_of, index.positions(a)))
-        .collect();
+    let by = stage("  quality_records", || {
+        ByAnnotator::build(ds, consensus, policy, true)
+    });
+    let raw: Vec<Raw> = stage("  quality_measure", || {
+        (0..n_ann)
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, a| {
+                measure(ds, policy, &by, a, scratch)
+            })
+            .collect()
+    });
     let eligible: Vec<bool> = raw
         .iter()
         .map(|r| r.items as usize >= policy.min_items)
@@ -272,7 +278,7 @@ pub fn assess_with(
     let pairs: Vec<PairTest> = if policy.actions.collusion == Action::Off {
         Vec::new()
     } else {
-        collusion_tests(ds, &index, &item_of, policy)
+        stage("  quality_collusion", || collusion_tests(ds, &by, policy))
             .into_iter()
             .filter(|p| eligible[p.a as usize] && eligible[p.b as usize])
             .collect()
@@ -380,14 +386,18 @@ pub fn assess_with(
             .then_with(|| x.message.cmp(&y.message))
     });
 
+    // Each annotator's flags, in the flags' order (one pass, not one scan per annotator).
+    let mut flags_of: Vec<Vec<&Flag>> = vec![Vec::new(); n_ann];
+    for f in &flags {
+        if let Some(mine) = flags_of.get_mut(f.annotator_id as usize) {
+            mine.push(f);
+        }
+    }
     let mut annotators: Vec<AnnotatorReport> = signals
         .into_iter()
+        .zip(flags_of)
         .enumerate()
-        .map(|(a, s)| {
-            let mine: Vec<&Flag> = flags
-                .iter()
-                .filter(|f| f.annotator_id == a as u32)
-                .collect();
+        .map(|(a, (s, mine))| {
             let decision = if !eligible[a] {
                 Decision::InsufficientEvidence
             } else {
@@ -423,7 +433,9 @@ pub fn assess_with(
         annotators,
         flags,
         pairs_of_concern,
-        contested_items: contested_items(ds, policy.contested_share) as u64,
+        contested_items: stage("  quality_contested", || {
+            contested_items(ds, policy.contested_share)
+        }) as u64,
         tests: p.len() as u64,
         policy: policy.clone(),
     }
