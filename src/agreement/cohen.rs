@@ -257,14 +257,32 @@ pub(crate) fn pairwise(
     let weighted = level != Level::Nominal;
     let per_annotator: Vec<Vec<PairKappa>> = (0..r.n_raters)
         .into_par_iter()
-        .map_init(Vec::new, |rec: &mut Vec<(u32, u32, u32)>, a| {
+        .map_init(Scratch::default, |scratch, a| {
+            let Scratch {
+                shared,
+                touched,
+                rec,
+            } = scratch;
+            shared.resize(r.n_raters, 0);
             rec.clear();
             for &(i, la) in &own[offsets[a]..offsets[a + 1]] {
                 for &(b, lb) in r.item_ratings(i as usize) {
                     if b as usize > a {
+                        if shared[b as usize] == 0 {
+                            touched.push(b);
+                        }
+                        shared[b as usize] += 1;
                         rec.push((b, la, lb));
                     }
                 }
+            }
+            // Most co-annotators share only a few items: keep the records of the pairs
+            // that reach `min_shared` before sorting (kappa only counts them, so the order
+            // within a pair does not matter).
+            let min = min_shared.max(1) as u32;
+            rec.retain(|t| shared[t.0 as usize] >= min);
+            for b in touched.drain(..) {
+                shared[b as usize] = 0;
             }
             rec.sort_unstable();
             let mut out = Vec::new();
@@ -298,6 +316,15 @@ pub(crate) fn pairwise(
         })
         .collect();
     per_annotator.into_iter().flatten().collect()
+}
+
+/// Per-thread buffers of [`pairwise`]: items shared with each co-annotator (zeroed again
+/// through `touched`) and the records of one first annotator.
+#[derive(Default)]
+struct Scratch {
+    shared: Vec<u32>,
+    touched: Vec<u32>,
+    rec: Vec<(u32, u32, u32)>,
 }
 
 /// Light's kappa: the mean of the defined pairwise (unweighted) kappas. No SE: there is
