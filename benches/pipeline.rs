@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the audit stages on simulator batches (overlap 5, 5 labels,
-//! about rows / 500 annotators): ingest of the canonical CSV, the agreement coefficients
-//! (with and without the Krippendorff bootstrap), Dawid-Skene, MACE and the full audit.
+//! about rows / 500 annotators): ingest of the canonical CSV, all agreement coefficients
+//! together (with and without the Krippendorff bootstrap) and each one alone, Dawid-Skene,
+//! MACE and the full audit.
 //!
 //! Sizes default to 10^4 and 10^5 rows so `cargo bench` takes minutes; set
 //! `LABELAUDIT_BENCH_ROWS=10000,100000,1000000` for more. The end-to-end comparison with
@@ -14,6 +15,9 @@ use labelaudit::consensus::{self, ConsensusOptions, Method};
 use labelaudit::ingest::{self, IngestOptions};
 use labelaudit::quality::Policy;
 use labelaudit::simulate::{simulate, SimConfig};
+
+/// One coefficient computed from a dataset.
+type Coefficient = fn(&labelaudit::Dataset) -> agreement::Estimate;
 
 fn sizes() -> Vec<usize> {
     std::env::var("LABELAUDIT_BENCH_ROWS")
@@ -77,6 +81,31 @@ fn benches(c: &mut Criterion) {
                 |b, _| b.iter(|| agreement::compute(ds, &a)),
             );
         }
+        g.finish();
+
+        let mut g = c.benchmark_group("coefficient");
+        g.sample_size(10);
+        use agreement::nominal;
+        let single: [(&str, Coefficient); 5] = [
+            ("percent_agreement", nominal::percent_agreement),
+            ("fleiss_kappa", nominal::fleiss_kappa),
+            ("conger_kappa", nominal::conger_kappa),
+            ("brennan_prediger", nominal::brennan_prediger),
+            ("gwet_ac1", nominal::gwet_ac1),
+        ];
+        for (name, f) in single {
+            g.bench_with_input(BenchmarkId::new(name, rows), &rows, |b, _| b.iter(|| f(ds)));
+        }
+        g.bench_with_input(BenchmarkId::new("light_kappa", rows), &rows, |b, _| {
+            b.iter(|| nominal::light_kappa(ds, 10))
+        });
+        g.bench_with_input(
+            BenchmarkId::new("krippendorff_alpha_bootstrap1000", rows),
+            &rows,
+            |b, _| {
+                b.iter(|| agreement::krippendorff_alpha(ds, labelaudit::Level::Nominal, 1000, 0))
+            },
+        );
         g.finish();
 
         let mut g = c.benchmark_group("consensus");

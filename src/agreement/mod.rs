@@ -52,6 +52,51 @@ pub use cohen::{cohen_kappa, cohen_kappa_table, CohenKappa, KappaWeights};
 pub use krippendorff::{krippendorff_alpha, AlphaEstimate};
 pub use weights::{ordinal_weights, quadratic_weights, WeightScheme};
 
+/// Each nominal coefficient on its own, from a dataset, for callers (and the benchmarks) that
+/// need just one; [`compute`] gives them all at once, with weights for other levels.
+pub mod nominal {
+    use super::{cac, cohen, conger, weights, Dataset, Estimate, Level, Ratings};
+
+    fn prepared(ds: &Dataset) -> (Ratings, Vec<f64>) {
+        let r = Ratings::from_dataset(ds);
+        let identity = weights::identity(r.q);
+        (r, identity)
+    }
+
+    pub fn percent_agreement(ds: &Dataset) -> Estimate {
+        let (r, w) = prepared(ds);
+        cac::percent_agreement(&r, &w)
+    }
+
+    pub fn fleiss_kappa(ds: &Dataset) -> Estimate {
+        let (r, w) = prepared(ds);
+        cac::fleiss(&r, &w)
+    }
+
+    pub fn conger_kappa(ds: &Dataset) -> Estimate {
+        let (r, w) = prepared(ds);
+        conger::conger(&r, &w)
+    }
+
+    pub fn brennan_prediger(ds: &Dataset) -> Estimate {
+        let (r, w) = prepared(ds);
+        cac::brennan_prediger(&r, &w)
+    }
+
+    pub fn gwet_ac1(ds: &Dataset) -> Estimate {
+        let (r, w) = prepared(ds);
+        cac::gwet(&r, &w)
+    }
+
+    /// Light's kappa: Cohen's kappa of every pair sharing at least `min_shared` items, averaged.
+    pub fn light_kappa(ds: &Dataset, min_shared: usize) -> Estimate {
+        let r = Ratings::from_dataset(ds);
+        let pairs = cohen::pairwise(&r, Level::Nominal, &[], min_shared);
+        let rated = r.r.iter().filter(|&&m| m >= 2).count();
+        cohen::light(&pairs, rated)
+    }
+}
+
 /// Options of the agreement analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgreementOptions {
@@ -393,6 +438,31 @@ pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn single_coefficients_equal_the_full_report() {
+        let rows: Vec<(String, String, String)> = (0..60u32)
+            .flat_map(|i| {
+                (0..4u32).map(move |a| {
+                    let label = if (i + a) % 5 == 0 { (i + 1) % 3 } else { i % 3 };
+                    (i.to_string(), format!("w{a}"), format!("L{label}"))
+                })
+            })
+            .collect();
+        let ds = Dataset::from_triples(
+            rows.iter()
+                .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())),
+        );
+        let full = compute(&ds, &AgreementOptions::default()).coefficients;
+        assert_eq!(nominal::percent_agreement(&ds), full.percent_agreement);
+        assert_eq!(nominal::fleiss_kappa(&ds), full.fleiss_kappa);
+        assert_eq!(nominal::conger_kappa(&ds), full.conger_kappa);
+        assert_eq!(nominal::brennan_prediger(&ds), full.brennan_prediger);
+        assert_eq!(nominal::gwet_ac1(&ds), full.gwet_ac1);
+        let min_shared = AgreementOptions::default().min_shared;
+        assert_eq!(nominal::light_kappa(&ds, min_shared), full.light_kappa);
+        assert!(full.fleiss_kappa.value.is_some_and(|k| k > 0.3 && k < 0.9));
+    }
 
     fn report(rows: &[(&str, &str, &str)], level: Level) -> serde_json::Value {
         let ds = Dataset::from_triples(rows.iter().copied());
