@@ -345,7 +345,8 @@ pub(crate) fn item_ranges(ds: &Dataset, n_parts: usize) -> Vec<usize> {
 
 /// Per-annotator sums over annotations: annotator `a` owns `out[starts[a]..starts[a + 1]]`,
 /// and `add(a, item, label, slot)` adds one annotation's contribution to its slot. `out` is
-/// zeroed first. The M-steps of every model are built on this.
+/// zeroed first. MACE's M-step is built on this (Dawid-Skene and one-coin sum in their
+/// fused pass, see `em.rs`).
 ///
 /// Order of additions (fixed, so results do not depend on the thread count): each
 /// annotator's terms in item order, grouped by the `PARTS` item ranges of [`item_parts`]:
