@@ -14,20 +14,19 @@
 use rayon::prelude::*;
 
 use super::em::{self, Rows};
-use super::{annotator_sums, split_lengths, Consensus, ConsensusOptions, Method, Problem, EPS};
+use super::{split_lengths, Consensus, ConsensusOptions, Method, Problem, EPS};
 
 /// Dawid-Skene consensus.
 pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
-    // Block layout of the error rates, fixed for the whole fit (allocating it every
+    // Block lengths of the error rates, fixed for the whole fit (allocating them every
     // iteration is slow in a heap fragmented by ingest).
-    let mut layout: Option<(Vec<usize>, Vec<usize>)> = None;
+    let mut lens: Option<Vec<usize>> = None;
     let fit = em::fit(
         p,
         opts,
-        &mut |p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64]| {
-            let (starts, lens) =
-                layout.get_or_insert_with(|| (rows.block_starts(p.k), rows.block_lens(p.k)));
-            m_step(p, rows, starts, lens, post, log_err)
+        &mut |p: &Problem, rows: &Rows, acc: &[f64], log_err: &mut [f64]| {
+            let lens = lens.get_or_insert_with(|| rows.block_lens(p.k));
+            m_step(p, lens, acc, log_err)
         },
     );
     let k = p.k;
@@ -59,26 +58,13 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
     out
 }
 
-/// Full-confusion M-step: counts[row][true] = Σ posteriors of the annotations in the row,
-/// floored at EPS, normalised over the annotator's rows for each true label.
-fn m_step(
-    p: &Problem,
-    rows: &Rows,
-    starts: &[usize],
-    lens: &[usize],
-    post: &[f64],
-    log_err: &mut [f64],
-) -> f64 {
-    let k = p.k;
-    annotator_sums(p, starts, log_err, |a, item, label, slot| {
-        let r = rows.row_of[a * k + label as usize] as usize - rows.offsets[a];
-        for (c, &q) in slot[r * k..(r + 1) * k].iter_mut().zip(&post[item * k..]) {
-            *c += q;
-        }
-    });
+/// Full-confusion M-step: counts[row][true] = Σ posteriors of the annotations in the row
+/// (`acc`), floored at EPS, normalised over the annotator's rows for each true label.
+fn m_step(p: &Problem, lens: &[usize], acc: &[f64], log_err: &mut [f64]) -> f64 {
+    log_err.copy_from_slice(acc);
     let joint: Vec<f64> = split_lengths(log_err, lens)
         .into_par_iter()
-        .map(|block| normalize_block(block, k))
+        .map(|block| normalize_block(block, p.k))
         .collect();
     joint.iter().sum()
 }

@@ -3,13 +3,23 @@
 //! start from majority-vote shares, M-step, then repeat E-step → priors → M-step → evidence
 //! lower bound per annotation, and stop once the bound improves by less than `tol`.
 //!
+//! Each iteration is one fused pass over items: an item's posterior (E-step) is added
+//! straight into the per-row sums `acc` the M-step needs, so posteriors are neither stored
+//! nor re-read between iterations (the pass was bound by memory traffic, not arithmetic).
+//! The M-step and the annotator part of the bound then only read `acc` (rows × k).
+//! Posteriors are written once, after the loop, by repeating the last E-step.
+//!
+//! Determinism: items are split into a fixed number of ranges (it depends on the data's
+//! shape, never on the thread count), each with its own `acc` table and item sums, added
+//! up in range order; so results are bit-identical for any number of threads.
+//!
 //! Missing labels: an annotator's error rows exist only for labels that annotator gave
 //! ("rows"), exactly like crowd-kit's `groupby(["worker", "label"])`; the E-step sums log
 //! error rates over the annotations that exist, in log space, so long items do not underflow.
 
 use rayon::prelude::*;
 
-use super::{majority, ConsensusOptions, Problem, EPS, ITEM_CHUNK};
+use super::{item_ranges, majority, ConsensusOptions, Problem, EPS, ITEM_CHUNK, PARTS};
 use crate::dataset::NO_LABEL;
 
 /// The (annotator, given label) pairs that occur, annotator-major and label-ascending: each
@@ -21,9 +31,6 @@ pub(crate) struct Rows {
     pub label: Vec<u32>,
     /// Row of each annotation.
     pub pos_row: Vec<u32>,
-    /// Row of each (annotator, given label) pair, at `annotator * k + label` (only pairs that
-    /// occur are set).
-    pub row_of: Vec<u32>,
 }
 
 impl Rows {
@@ -34,6 +41,7 @@ impl Rows {
         let mut label = Vec::new();
         // Dense seen-label scratch, reset through the labels touched.
         let mut seen = vec![false; p.k];
+        // Row of each (annotator, given label) pair that occurs, at `annotator * k + label`.
         let mut row_of = vec![u32::MAX; n_ann * p.k];
         for a in 0..n_ann {
             let start = label.len();
@@ -59,7 +67,6 @@ impl Rows {
             offsets,
             label,
             pos_row,
-            row_of,
         }
     }
 
@@ -67,16 +74,11 @@ impl Rows {
     pub fn block_lens(&self, k: usize) -> Vec<usize> {
         self.offsets.windows(2).map(|w| (w[1] - w[0]) * k).collect()
     }
-
-    /// Start of each annotator's block of error-rate values (`offsets × k`).
-    pub fn block_starts(&self, k: usize) -> Vec<usize> {
-        self.offsets.iter().map(|&o| o * k).collect()
-    }
 }
 
 /// What a fitted EM run leaves behind.
 pub(crate) struct EmFit {
-    /// Compact `items × k` posteriors.
+    /// Compact `items × k` posteriors (of the last E-step).
     pub post: Vec<f64>,
     /// Class priors (mean posterior over items with annotations).
     pub priors: Vec<f64>,
@@ -87,9 +89,13 @@ pub(crate) struct EmFit {
     pub converged: bool,
 }
 
-/// The M-step: fill `log_err` from the posteriors and return Σ over annotations of
-/// Σ_k post·log(error rate), the annotator part of the evidence lower bound.
+/// The M-step: fill `log_err` from `acc` (`rows × k`: Σ posteriors of the annotations in each
+/// row) and return Σ over annotations of Σ_k post·log(error rate), the annotator part of the
+/// evidence lower bound.
 pub(crate) type MStep<'s> = dyn FnMut(&Problem, &Rows, &[f64], &mut [f64]) -> f64 + 's;
+
+/// Above this many accumulator values over all item ranges (256 MB), use fewer ranges.
+const ACC_BUDGET: usize = 32 << 20;
 
 /// Run EM from majority-vote shares. `m_step` decides the error model.
 pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> EmFit {
@@ -102,30 +108,48 @@ pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> E
         .into_iter()
         .map(|s| s / n_active)
         .collect();
-    let mut log_err = vec![0.0; rows.label.len() * k];
-    m_step(p, &rows, &post, &mut log_err);
+    let len = rows.label.len() * k;
     let mut fit = EmFit {
         post: Vec::new(),
         priors: Vec::new(),
-        log_err: Vec::new(),
+        log_err: vec![0.0; len],
         rows,
         iterations: 0,
         converged: false,
     };
     let n_obs = p.obs.len();
     if k == 0 || n_obs == 0 {
+        m_step(p, &fit.rows, &[], &mut fit.log_err);
         fit.post = post;
         fit.priors = priors;
-        fit.log_err = log_err;
         fit.converged = true;
         return fit;
     }
+    // The number of ranges depends only on the data's shape (determinism).
+    let n_parts = (ACC_BUDGET / len).clamp(1, PARTS);
+    let mut sums = Sums {
+        bounds: item_ranges(p.ds, n_parts),
+        parts: vec![0.0; n_parts * len],
+        acc: vec![0.0; len],
+    };
+    sums.pass(p, &fit.rows, |item, row, _| {
+        row.copy_from_slice(&post[item * k..(item + 1) * k]);
+        0.0
+    });
+    m_step(p, &fit.rows, &sums.acc, &mut fit.log_err);
+    // The error rates and log priors the last E-step used, to write its posteriors at the end.
+    let mut used_err = vec![0.0; len];
+    let mut used_prior = None;
     let mut loss = f64::NEG_INFINITY;
     for iteration in 0..opts.max_iter {
         let log_prior: Vec<f64> = priors.iter().map(|&v| v.max(EPS).ln()).collect();
-        let stats = e_step(p, &fit.rows, &log_err, &log_prior, &mut post);
+        let stats = sums.pass(p, &fit.rows, |item, row, tmp| {
+            item_posterior(p, &fit.rows, &fit.log_err, &log_prior, item, row, tmp)
+        });
         priors = stats.sum.iter().map(|s| s / n_active).collect();
-        let joint = m_step(p, &fit.rows, &post, &mut log_err);
+        std::mem::swap(&mut fit.log_err, &mut used_err);
+        used_prior = Some(log_prior);
+        let joint = m_step(p, &fit.rows, &sums.acc, &mut fit.log_err);
         // crowd-kit's `_evidence_lower_bound`: every annotation row carries log prior too.
         let prior_term: f64 = stats
             .weighted
@@ -141,15 +165,143 @@ pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> E
         }
         loss = new_loss;
     }
+    drop(sums);
+    if let Some(log_prior) = used_prior {
+        post.par_chunks_mut(ITEM_CHUNK * k)
+            .enumerate()
+            .for_each(|(chunk, block)| {
+                let mut tmp = vec![0.0; k];
+                for (j, row) in block.chunks_mut(k).enumerate() {
+                    let item = chunk * ITEM_CHUNK + j;
+                    if !p.ds.item_range(item).is_empty() {
+                        item_posterior(p, &fit.rows, &used_err, &log_prior, item, row, &mut tmp);
+                    }
+                }
+            });
+    }
     crate::timings::note(|| format!("em: {} iterations", fit.iterations));
     fit.post = post;
     fit.priors = priors;
-    fit.log_err = log_err;
     fit
 }
 
-/// Per-item sums from one E-step.
-#[derive(Default)]
+/// Posterior of one item's true label given log priors and log error rates; gold items are
+/// clamped. Returns the item's entropy −Σ_k p·ln p, with p floored at EPS (crowd-kit clips
+/// before the log). `tmp` is scratch of length k. Used by the fused pass and for the final
+/// posteriors, so both agree bit for bit.
+fn item_posterior(
+    p: &Problem,
+    rows: &Rows,
+    log_err: &[f64],
+    log_prior: &[f64],
+    item: usize,
+    row: &mut [f64],
+    tmp: &mut [f64],
+) -> f64 {
+    let k = p.k;
+    // The floored term, the value `q * q.ln()` has at q = EPS.
+    let eps_term = EPS * EPS.ln();
+    let gold = p.gold[item];
+    if gold != NO_LABEL {
+        row.fill(0.0);
+        row[gold as usize] = 1.0;
+        // k − 1 floored zeros; the 1 adds nothing.
+        return -((k - 1) as f64) * eps_term;
+    }
+    row.copy_from_slice(log_prior);
+    for &r in &rows.pos_row[p.ds.item_range(item)] {
+        let r = r as usize;
+        for (v, e) in row.iter_mut().zip(&log_err[r * k..(r + 1) * k]) {
+            *v += e;
+        }
+    }
+    // Max-shifted softmax, so long items do not underflow.
+    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut z = 0.0;
+    for (v, d) in row.iter_mut().zip(tmp.iter_mut()) {
+        *d = *v - max;
+        // exp(0) = 1 exactly: the maximum needs no call.
+        *v = if *d == 0.0 { 1.0 } else { d.exp() };
+        z += *v;
+    }
+    // ln p = d − ln z: one log per item instead of one per label.
+    let log_z = z.ln();
+    let mut entropy = 0.0;
+    for (v, d) in row.iter_mut().zip(tmp.iter()) {
+        *v /= z;
+        entropy -= if *v > EPS { *v * (d - log_z) } else { eps_term };
+    }
+    entropy
+}
+
+/// The per-row posterior sums of one pass, with their per-range tables (kept between
+/// iterations: reallocating them is slow in a heap fragmented by ingest).
+struct Sums {
+    /// Item boundaries of the ranges.
+    bounds: Vec<usize>,
+    /// One `rows × k` table per range.
+    parts: Vec<f64>,
+    /// Their sum, in range order.
+    acc: Vec<f64>,
+}
+
+impl Sums {
+    /// One pass over items: `fill(item, row, scratch)` gives each item's posterior row (and
+    /// returns its entropy), which is added into `acc[row of the annotation]` for each of the
+    /// item's annotations. Returns the item sums.
+    fn pass<F>(&mut self, p: &Problem, rows: &Rows, fill: F) -> ItemStats
+    where
+        F: Fn(usize, &mut [f64], &mut [f64]) -> f64 + Sync,
+    {
+        let k = p.k;
+        let len = self.acc.len();
+        let bounds = &self.bounds;
+        let partial: Vec<ItemStats> = self
+            .parts
+            .par_chunks_mut(len)
+            .enumerate()
+            .map(|(part, table)| {
+                table.fill(0.0);
+                let mut st = ItemStats::new(k);
+                let (mut row, mut tmp) = (vec![0.0; k], vec![0.0; k]);
+                for item in bounds[part]..bounds[part + 1] {
+                    let range = p.ds.item_range(item);
+                    if range.is_empty() {
+                        continue;
+                    }
+                    st.entropy += fill(item, &mut row, &mut tmp);
+                    st.add_row(&row, range.len() as f64);
+                    for &r in &rows.pos_row[range] {
+                        let r = r as usize;
+                        for (a, &q) in table[r * k..(r + 1) * k].iter_mut().zip(&row) {
+                            *a += q;
+                        }
+                    }
+                }
+                st
+            })
+            .collect();
+        let parts = &self.parts;
+        self.acc
+            .par_chunks_mut(ITEM_CHUNK)
+            .enumerate()
+            .for_each(|(c, out)| {
+                out.fill(0.0);
+                for table in parts.chunks(len) {
+                    for (x, v) in out.iter_mut().zip(&table[c * ITEM_CHUNK..]) {
+                        *x += v;
+                    }
+                }
+            });
+        let mut total = ItemStats::new(k);
+        for st in &partial {
+            total.add(st);
+        }
+        total
+    }
+}
+
+/// Item sums from one E-step.
 struct ItemStats {
     /// Σ_items posterior, per label.
     sum: Vec<f64>,
@@ -160,6 +312,22 @@ struct ItemStats {
 }
 
 impl ItemStats {
+    fn new(k: usize) -> ItemStats {
+        ItemStats {
+            sum: vec![0.0; k],
+            weighted: vec![0.0; k],
+            entropy: 0.0,
+        }
+    }
+
+    /// Add one item's posterior row; `n` is its number of annotations.
+    fn add_row(&mut self, row: &[f64], n: f64) {
+        for (c, &q) in row.iter().enumerate() {
+            self.sum[c] += q;
+            self.weighted[c] += n * q;
+        }
+    }
+
     fn add(&mut self, other: &ItemStats) {
         for (s, o) in self.sum.iter_mut().zip(&other.sum) {
             *s += o;
@@ -168,90 +336,5 @@ impl ItemStats {
             *s += o;
         }
         self.entropy += other.entropy;
-    }
-}
-
-/// Posterior of each item's true label given priors and error rates; gold items clamped.
-fn e_step(
-    p: &Problem,
-    rows: &Rows,
-    log_err: &[f64],
-    log_prior: &[f64],
-    post: &mut [f64],
-) -> ItemStats {
-    let k = p.k;
-    let partial: Vec<ItemStats> = post
-        .par_chunks_mut(ITEM_CHUNK * k)
-        .enumerate()
-        .map(|(chunk, block)| {
-            let mut st = ItemStats {
-                sum: vec![0.0; k],
-                weighted: vec![0.0; k],
-                entropy: 0.0,
-            };
-            // The floored term, the same value `q * q.ln()` gives at q = EPS.
-            let eps_term = EPS * EPS.ln();
-            for (j, row) in block.chunks_mut(k).enumerate() {
-                let item = chunk * ITEM_CHUNK + j;
-                let range = p.ds.item_range(item);
-                if range.is_empty() {
-                    continue;
-                }
-                let n = range.len() as f64;
-                let gold = p.gold[item];
-                if gold != NO_LABEL {
-                    row.fill(0.0);
-                    row[gold as usize] = 1.0;
-                } else {
-                    row.copy_from_slice(log_prior);
-                    for pos in range {
-                        let r = rows.pos_row[pos] as usize;
-                        for (v, e) in row.iter_mut().zip(&log_err[r * k..(r + 1) * k]) {
-                            *v += e;
-                        }
-                    }
-                    normalize_log_row(row);
-                }
-                for c in 0..k {
-                    st.sum[c] += row[c];
-                    st.weighted[c] += n * row[c];
-                    // Skip the log where its value is known: floored (the term at EPS) or
-                    // exactly 1 (the term is 0, and subtracting 0 changes nothing).
-                    let q = row[c];
-                    if q > EPS {
-                        if q != 1.0 {
-                            st.entropy -= q * q.ln();
-                        }
-                    } else {
-                        st.entropy -= eps_term;
-                    }
-                }
-            }
-            st
-        })
-        .collect();
-    let mut total = ItemStats {
-        sum: vec![0.0; k],
-        weighted: vec![0.0; k],
-        entropy: 0.0,
-    };
-    for st in &partial {
-        total.add(st);
-    }
-    total
-}
-
-/// Turn a row of log-likelihoods into probabilities (max-shifted, so no underflow).
-pub(crate) fn normalize_log_row(row: &mut [f64]) {
-    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut z = 0.0;
-    for v in row.iter_mut() {
-        // exp(0) = 1 exactly: the maximum needs no call.
-        let d = *v - max;
-        *v = if d == 0.0 { 1.0 } else { d.exp() };
-        z += *v;
-    }
-    for v in row.iter_mut() {
-        *v /= z;
     }
 }

@@ -28,6 +28,7 @@ mod majority;
 mod one_coin;
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -172,8 +173,9 @@ pub(crate) struct Problem<'a> {
     pub gold: Vec<u32>,
     /// Items with at least one annotation (the items crowd-kit sees).
     pub n_active: usize,
-    /// Annotations by annotator block, for [`annotator_sums`].
-    pub blocks: Blocks,
+    /// Annotations by annotator block, for [`annotator_sums`]; built on first use (the
+    /// EM models do not need it).
+    blocks: OnceLock<Blocks>,
     /// [`item_parts`] of the dataset.
     pub part_items: Vec<usize>,
 }
@@ -221,10 +223,9 @@ impl<'a> Problem<'a> {
             .filter(|&i| !ds.item_range(i).is_empty())
             .count();
         let part_items = item_parts(ds);
-        let blocks = Blocks::build(ds, &obs, space.len(), &part_items);
         Problem {
             ds,
-            blocks,
+            blocks: OnceLock::new(),
             part_items,
             k: space.len(),
             space,
@@ -234,6 +235,12 @@ impl<'a> Problem<'a> {
             gold,
             n_active,
         }
+    }
+
+    /// [`Blocks`] of the problem, built on first use.
+    pub fn blocks(&self) -> &Blocks {
+        self.blocks
+            .get_or_init(|| Blocks::build(self.ds, &self.obs, self.k, &self.part_items))
     }
 
     pub fn n_items(&self) -> usize {
@@ -319,11 +326,16 @@ impl<'a> Problem<'a> {
 
 /// Item boundaries of `PARTS` consecutive ranges holding about equal numbers of annotations.
 pub(crate) fn item_parts(ds: &Dataset) -> Vec<usize> {
+    item_ranges(ds, PARTS)
+}
+
+/// Item boundaries of `n_parts` consecutive ranges holding about equal numbers of annotations.
+pub(crate) fn item_ranges(ds: &Dataset, n_parts: usize) -> Vec<usize> {
     let n = ds.n_annotations();
     let n_items = ds.n_items();
-    (0..=PARTS)
+    (0..=n_parts)
         .map(|i| {
-            let target = n * i / PARTS;
+            let target = n * i / n_parts;
             ds.item_offsets
                 .partition_point(|&o| o < target)
                 .min(n_items)
@@ -333,7 +345,8 @@ pub(crate) fn item_parts(ds: &Dataset) -> Vec<usize> {
 
 /// Per-annotator sums over annotations: annotator `a` owns `out[starts[a]..starts[a + 1]]`,
 /// and `add(a, item, label, slot)` adds one annotation's contribution to its slot. `out` is
-/// zeroed first. The M-steps of every model are built on this.
+/// zeroed first. MACE's M-step is built on this (Dawid-Skene and one-coin sum in their
+/// fused pass, see `em.rs`).
 ///
 /// Order of additions (fixed, so results do not depend on the thread count): each
 /// annotator's terms in item order, grouped by the `PARTS` item ranges of [`item_parts`]:
@@ -383,7 +396,7 @@ pub(crate) fn annotator_sums_with<F>(
     if layout == Layout::Parts {
         return part_sums(p, starts, out, add);
     }
-    let blocks = &p.blocks;
+    let blocks = p.blocks();
     let lens: Vec<usize> = blocks
         .annotators
         .windows(2)

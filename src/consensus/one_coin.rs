@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::em::{self, Rows};
-use super::{annotator_sums, split_lengths, Consensus, ConsensusOptions, Method, Problem, EPS};
+use super::{split_lengths, Consensus, ConsensusOptions, Method, Problem, EPS};
 
 /// One-coin Dawid-Skene consensus.
 pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
@@ -23,8 +23,8 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
     let fit = em::fit(
         p,
         opts,
-        &mut |p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64]| {
-            m_step(p, rows, post, log_err, &mut skills)
+        &mut |p: &Problem, rows: &Rows, acc: &[f64], log_err: &mut [f64]| {
+            m_step(p, rows, acc, log_err, &mut skills)
         },
     );
     let mut out = p.finish(Method::OneCoinDawidSkene, &fit.post);
@@ -35,14 +35,8 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
 }
 
 /// Skill per annotator, then its error rows; returns the annotator part of the lower bound.
-fn m_step(p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64], skills: &mut [f64]) -> f64 {
+fn m_step(p: &Problem, rows: &Rows, acc: &[f64], log_err: &mut [f64], skills: &mut [f64]) -> f64 {
     let k = p.k;
-    // S = Σ posterior of the annotator's own label over its annotations.
-    let mut right = vec![0.0; p.n_annotators()];
-    let starts: Vec<usize> = (0..=p.n_annotators()).collect();
-    annotator_sums(p, &starts, &mut right, |_, item, label, slot| {
-        slot[0] += post[item * k + label as usize];
-    });
     let blocks = split_lengths(log_err, &rows.block_lens(k));
     let joint: Vec<f64> = blocks
         .into_par_iter()
@@ -53,7 +47,12 @@ fn m_step(p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64], skills: &
             if n_given == 0 {
                 return 0.0;
             }
-            let s_sum = right[a];
+            let first = rows.offsets[a];
+            // S = Σ posterior of the annotator's own label over its annotations: each row's
+            // sum at its given label.
+            let s_sum: f64 = (first..rows.offsets[a + 1])
+                .map(|r| acc[r * k + rows.label[r] as usize])
+                .sum();
             let n = n_given as f64;
             *skill = s_sum / n;
             let log_right = skill.clamp(EPS, 1.0 - EPS).ln();
@@ -62,7 +61,6 @@ fn m_step(p: &Problem, rows: &Rows, post: &[f64], log_err: &mut [f64], skills: &
             } else {
                 0.0
             };
-            let first = rows.offsets[a];
             for (r, row) in block.chunks_mut(k).enumerate() {
                 let given = rows.label[first + r] as usize;
                 row.fill(log_wrong);

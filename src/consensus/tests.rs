@@ -298,3 +298,203 @@ fn method_names_parse() {
         assert_eq!(json, format!("\"{}\"", method.name()));
     }
 }
+
+/// Random crowd on 3 labels with gold on every 7th item, annotators that never give some
+/// labels (missing error rows) and a gold item nobody labelled.
+fn gold_crowd(n_items: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let skill: Vec<f64> = (0..30).map(|_| rng.random_range(0.3..0.95)).collect();
+    let mut b = DatasetBuilder::default();
+    let names: Vec<String> = (0..30).map(|a| format!("w{a}")).collect();
+    let labels = ["0", "1", "2"];
+    for item in 0..n_items {
+        let id = item.to_string();
+        let truth = rng.random_range(0..3usize);
+        for _ in 0..rng.random_range(1..6) {
+            let a = rng.random_range(0..30usize);
+            let mut label = if rng.random::<f64>() < skill[a] {
+                truth
+            } else {
+                rng.random_range(0..3usize)
+            };
+            // The first ten annotators never give one label.
+            if a < 10 && label == a % 3 {
+                label = (label + 1) % 3;
+            }
+            b.push(Row {
+                item: &id,
+                annotator: &names[a],
+                label: labels[label],
+                gold: (item % 7 == 0).then_some(labels[truth]),
+                ..Row::default()
+            });
+        }
+    }
+    b.set_gold("unlabelled", "1");
+    b.build(None).unwrap()
+}
+
+/// Straightforward EM in crowd-kit's order (E-step, priors, M-step, bound), with posteriors
+/// stored and every sum taken over annotations: the reference for the fused pass. Returns the
+/// posteriors, the (annotator, given, true) log error rates and the iterations.
+fn unfused_em(p: &Problem, opts: &ConsensusOptions, one_coin: bool) -> (Vec<f64>, Vec<f64>, usize) {
+    let (k, n_ann) = (p.k, p.n_annotators());
+    let (mut post, _, _) = majority::vote_shares(p);
+    let n_active = p.n_active as f64;
+    let items = |f: &mut dyn FnMut(usize, std::ops::Range<usize>)| {
+        for item in 0..p.n_items() {
+            let range = p.ds.item_range(item);
+            if !range.is_empty() {
+                f(item, range);
+            }
+        }
+    };
+    let mut priors = vec![0.0; k];
+    items(&mut |item, _| {
+        for c in 0..k {
+            priors[c] += post[item * k + c] / n_active;
+        }
+    });
+    let m_step = |post: &[f64], log_err: &mut [f64]| -> f64 {
+        let mut counts = vec![0.0; n_ann * k * k];
+        let mut used = vec![false; n_ann * k];
+        let mut n_given = vec![0.0; n_ann];
+        for item in 0..p.n_items() {
+            for pos in p.ds.item_range(item) {
+                let (a, l) = (p.ds.annotator[pos] as usize, p.obs[pos] as usize);
+                used[a * k + l] = true;
+                n_given[a] += 1.0;
+                for t in 0..k {
+                    counts[(a * k + l) * k + t] += post[item * k + t];
+                }
+            }
+        }
+        let mut joint = 0.0;
+        for a in 0..n_ann {
+            if one_coin {
+                let s: f64 = (0..k).map(|l| counts[(a * k + l) * k + l]).sum();
+                let skill = s / n_given[a];
+                let right = skill.clamp(EPS, 1.0 - EPS).ln();
+                let wrong = ((1.0 - skill) / (k - 1) as f64).clamp(EPS, 1.0 - EPS).ln();
+                for l in 0..k {
+                    for t in 0..k {
+                        log_err[(a * k + l) * k + t] = if l == t { right } else { wrong };
+                    }
+                }
+                joint += s * right + (n_given[a] - s) * wrong;
+                continue;
+            }
+            for t in 0..k {
+                let rows = (0..k).filter(|&l| used[a * k + l]);
+                let total: f64 = rows
+                    .clone()
+                    .map(|l| counts[(a * k + l) * k + t].max(EPS))
+                    .sum();
+                for l in rows {
+                    let c = counts[(a * k + l) * k + t];
+                    let e = c.max(EPS).ln() - total.ln();
+                    joint += c * e;
+                    log_err[(a * k + l) * k + t] = e;
+                }
+            }
+        }
+        joint
+    };
+    let mut log_err = vec![0.0; n_ann * k * k];
+    m_step(&post, &mut log_err);
+    let (mut loss, mut iterations) = (f64::NEG_INFINITY, 0);
+    for _ in 0..opts.max_iter {
+        let (mut sum, mut weighted, mut entropy) = (vec![0.0; k], vec![0.0; k], 0.0);
+        items(&mut |item, range| {
+            let row = &mut post[item * k..(item + 1) * k];
+            if p.gold[item] != NO_LABEL {
+                row.fill(0.0);
+                row[p.gold[item] as usize] = 1.0;
+            } else {
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = priors[c].max(EPS).ln();
+                    for pos in range.clone() {
+                        let (a, l) = (p.ds.annotator[pos] as usize, p.obs[pos] as usize);
+                        *v += log_err[(a * k + l) * k + c];
+                    }
+                }
+                let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                row.iter_mut().for_each(|v| *v = (*v - max).exp());
+                let z: f64 = row.iter().sum();
+                row.iter_mut().for_each(|v| *v /= z);
+            }
+            for c in 0..k {
+                sum[c] += row[c];
+                weighted[c] += range.len() as f64 * row[c];
+                let q = row[c].max(EPS);
+                entropy -= q * q.ln();
+            }
+        });
+        priors = sum.iter().map(|s| s / n_active).collect();
+        let joint = m_step(&post, &mut log_err);
+        let prior_term: f64 = (0..k).map(|c| weighted[c] * priors[c].max(EPS).ln()).sum();
+        let new_loss = (prior_term + joint + entropy) / p.obs.len() as f64;
+        iterations += 1;
+        if new_loss - loss < opts.tol {
+            break;
+        }
+        loss = new_loss;
+    }
+    (post, log_err, iterations)
+}
+
+#[test]
+fn fused_em_matches_an_unfused_reference() {
+    let ds = gold_crowd(3000, 3);
+    for method in [Method::DawidSkene, Method::OneCoinDawidSkene] {
+        let o = ConsensusOptions {
+            use_gold: true,
+            ..opts(method)
+        };
+        let p = Problem::new(&ds, true);
+        assert_eq!(p.k, 3);
+        let (post, log_err, iterations) = unfused_em(&p, &o, method == Method::OneCoinDawidSkene);
+        let c = infer(&ds, &o);
+        assert_eq!(c.iterations, iterations, "{method:?}");
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-12;
+        for (x, y) in c.posteriors.iter().zip(&post) {
+            assert!(close(*x, *y), "{method:?} {x} {y}");
+        }
+        if let Some(conf) = &c.confusion {
+            for a in 0..p.n_annotators() {
+                for g in 0..3 {
+                    for t in 0..3 {
+                        let want = log_err[(a * 3 + g) * 3 + t];
+                        let got = conf[a * 9 + t * 3 + g];
+                        // Labels the annotator never gave have no row (0 in the output).
+                        if got != 0.0 {
+                            assert!(close(got, want.exp()), "{a} {g} {t} {got} {want}");
+                        }
+                    }
+                }
+            }
+        } else {
+            // One-coin: the skill is exp(log rate of the given label) before clipping.
+            for a in 0..p.n_annotators() {
+                assert!(close(c.annotator_accuracy[a], log_err[a * 9].exp()));
+            }
+        }
+        // Bit-identical with 1 and 3 threads.
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| infer(&ds, &o))
+        };
+        let (one, three) = (run(1), run(3));
+        assert_eq!(bits(&one.posteriors), bits(&three.posteriors));
+        assert_eq!(
+            bits(&one.annotator_accuracy),
+            bits(&three.annotator_accuracy)
+        );
+        let conf = |c: &Consensus| bits(c.confusion.as_deref().unwrap_or_default());
+        assert_eq!(conf(&one), conf(&three));
+        assert_eq!(one.iterations, three.iterations);
+    }
+}
