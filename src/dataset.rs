@@ -124,6 +124,19 @@ impl Dataset {
         self.gold.iter().any(|&g| g != NO_LABEL)
     }
 
+    /// `offsets[a]..offsets[a + 1]`: where annotator `a`'s annotations go when they are
+    /// listed annotator by annotator (prefix sums of the annotation counts).
+    pub fn annotator_offsets(&self) -> Vec<usize> {
+        let mut offsets = vec![0usize; self.n_annotators() + 1];
+        for &a in &self.annotator {
+            offsets[a as usize + 1] += 1;
+        }
+        for a in 0..self.n_annotators() {
+            offsets[a + 1] += offsets[a];
+        }
+        offsets
+    }
+
     /// The transposed index: for each annotator, the positions of its annotations.
     pub fn by_annotator(&self) -> AnnotatorIndex {
         AnnotatorIndex::build(self)
@@ -172,14 +185,7 @@ pub struct AnnotatorIndex {
 
 impl AnnotatorIndex {
     fn build(ds: &Dataset) -> Self {
-        let n = ds.n_annotators();
-        let mut offsets = vec![0usize; n + 1];
-        for &a in &ds.annotator {
-            offsets[a as usize + 1] += 1;
-        }
-        for a in 0..n {
-            offsets[a + 1] += offsets[a];
-        }
+        let offsets = ds.annotator_offsets();
         let mut next = offsets.clone();
         let mut positions = vec![0u32; ds.n_annotations()];
         for (pos, &a) in ds.annotator.iter().enumerate() {

@@ -60,7 +60,6 @@ pub fn contested_items(ds: &Dataset, contested_share: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quality::leave_one_out_majority;
 
     #[test]
     fn contested_is_judged_without_the_annotator() {
@@ -77,17 +76,8 @@ mod tests {
             ("2", "c", "z"),
             ("2", "d", "w"),
         ]);
-        let (loo, share) = leave_one_out_majority(&ds);
-        let (label, conf) = crate::quality::majority(&ds);
-        let view = ConsensusView {
-            item_label: &label,
-            item_confidence: &conf,
-            loo_label: &loo,
-            loo_share: &share,
-            annotator_accuracy: None,
-            spam_probability: None,
-        };
-        let clear = clear_positions(&ds, &view, &Policy::default());
+        let plain = crate::quality::PlainVote::new(&ds);
+        let clear = clear_positions(&ds, &plain.view(), &Policy::default());
         assert_eq!(&clear[0..4], &[true, true, true, true]);
         assert_eq!(&clear[4..8], &[false, false, false, false]);
         assert_eq!(contested_items(&ds, 0.6), 1);

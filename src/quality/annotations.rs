@@ -94,13 +94,7 @@ impl ByAnnotator {
     /// (for tests of the packed path).
     pub fn build(ds: &Dataset, view: &ConsensusView, policy: &Policy, pack: bool) -> Self {
         let n_ann = ds.n_annotators();
-        let mut offsets = vec![0usize; n_ann + 1];
-        for &a in &ds.annotator {
-            offsets[a as usize + 1] += 1;
-        }
-        for a in 0..n_ann {
-            offsets[a + 1] += offsets[a];
-        }
+        let offsets = ds.annotator_offsets();
         let n = ds.n_annotations();
         let mut anns = vec![Ann::default(); n];
         let mut duration_s = ds.duration_s.as_ref().map(|_| vec![f32::NAN; n]);
@@ -203,17 +197,8 @@ fn split_opt<T>(s: Option<&mut [T]>, at: usize) -> (Option<&mut [T]>, Option<&mu
 impl ByAnnotator {
     /// Records with the plain leave-one-out majority as the consensus view.
     pub fn with_majority(ds: &Dataset, policy: &Policy, pack: bool) -> Self {
-        let (label, conf) = super::majority(ds);
-        let (loo, share) = super::leave_one_out_majority(ds);
-        let view = ConsensusView {
-            item_label: &label,
-            item_confidence: &conf,
-            loo_label: &loo,
-            loo_share: &share,
-            annotator_accuracy: None,
-            spam_probability: None,
-        };
-        ByAnnotator::build(ds, &view, policy, pack)
+        let plain = super::PlainVote::new(ds);
+        ByAnnotator::build(ds, &plain.view(), policy, pack)
     }
 }
 

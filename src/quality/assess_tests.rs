@@ -7,17 +7,7 @@ use crate::simulate::{simulate, SimConfig};
 use crate::Dataset;
 
 fn run(ds: &Dataset, policy: &Policy) -> QualityReport {
-    let (label, conf) = majority(ds);
-    let (loo, share) = leave_one_out_majority(ds);
-    let view = ConsensusView {
-        item_label: &label,
-        item_confidence: &conf,
-        loo_label: &loo,
-        loo_share: &share,
-        annotator_accuracy: None,
-        spam_probability: None,
-    };
-    assess(ds, &view, policy)
+    assess(ds, &PlainVote::new(ds).view(), policy)
 }
 
 #[test]

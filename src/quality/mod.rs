@@ -98,6 +98,41 @@ impl Signal {
     }
 }
 
+/// [`majority`] and [`leave_one_out_majority`], owned: the plain-vote consensus tests use
+/// when they need a [`ConsensusView`] without a model.
+#[cfg(test)]
+pub(crate) struct PlainVote {
+    label: Vec<u32>,
+    confidence: Vec<f64>,
+    loo_label: Vec<u32>,
+    loo_share: Vec<f64>,
+}
+
+#[cfg(test)]
+impl PlainVote {
+    pub fn new(ds: &Dataset) -> Self {
+        let (label, confidence) = majority(ds);
+        let (loo_label, loo_share) = leave_one_out_majority(ds);
+        PlainVote {
+            label,
+            confidence,
+            loo_label,
+            loo_share,
+        }
+    }
+
+    pub fn view(&self) -> ConsensusView<'_> {
+        ConsensusView {
+            item_label: &self.label,
+            item_confidence: &self.confidence,
+            loo_label: &self.loo_label,
+            loo_share: &self.loo_share,
+            annotator_accuracy: None,
+            spam_probability: None,
+        }
+    }
+}
+
 /// Plurality label and its vote share per item (`NO_LABEL`, 0 for empty items or ties): the
 /// consensus module's majority vote, with ties left undecided rather than broken.
 pub fn majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
