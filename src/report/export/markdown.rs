@@ -7,7 +7,9 @@ use std::io::{self, Write};
 use super::csv::{coefficient_list, decision_key};
 use super::{Document, Exporter};
 use crate::agreement::{AgreementReport, Estimate};
+use crate::ingest::InputFile;
 use crate::report::dispute::DisputePacket;
+use crate::report::table::{fmt3 as f3, fmt_p as fp};
 use crate::report::{krippendorff_reading, landis_koch, AuditReport, InputSummary};
 
 /// `--export-markdown`.
@@ -69,18 +71,6 @@ pub fn escape(s: &str) -> String {
     o
 }
 
-fn f3(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |x| format!("{x:.3}"))
-}
-
-fn fp(v: Option<f64>) -> String {
-    match v {
-        None => "—".into(),
-        Some(p) if p < 0.001 => "<0.001".into(),
-        Some(p) => format!("{p:.3}"),
-    }
-}
-
 fn row(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
     writeln!(out, "| {} |", cells.join(" | "))
 }
@@ -111,8 +101,14 @@ fn input(i: &InputSummary, out: &mut dyn Write) -> io::Result<()> {
         i.labels.len(),
         i.gold_items
     )?;
-    header(out, &["file", "format", "rows", "SHA-256"])?;
-    for f in &i.files {
+    files_table(out, "file", &i.files)?;
+    writeln!(out)
+}
+
+/// One row per input file, with its format, rows and SHA-256.
+fn files_table(out: &mut dyn Write, first_column: &str, files: &[InputFile]) -> io::Result<()> {
+    header(out, &[first_column, "format", "rows", "SHA-256"])?;
+    for f in files {
         row(
             out,
             &[
@@ -123,7 +119,7 @@ fn input(i: &InputSummary, out: &mut dyn Write) -> io::Result<()> {
             ],
         )?;
     }
-    writeln!(out)
+    Ok(())
 }
 
 fn agreement(a: &AgreementReport, out: &mut dyn Write) -> io::Result<()> {
@@ -339,18 +335,7 @@ pub fn render_dispute(p: &DisputePacket, out: &mut dyn Write) -> io::Result<()> 
         "- rerun: `{}`\n",
         p.provenance.command.replace('`', "'")
     )?;
-    header(out, &["input file", "format", "rows", "SHA-256"])?;
-    for f in &p.provenance.files {
-        row(
-            out,
-            &[
-                escape(&f.path),
-                f.format.name().into(),
-                f.rows.to_string(),
-                format!("`{}`", f.sha256),
-            ],
-        )?;
-    }
+    files_table(out, "input file", &p.provenance.files)?;
 
     writeln!(out, "\n## Flags\n")?;
     if p.flags.is_empty() {

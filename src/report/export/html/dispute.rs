@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::svg::histogram;
-use super::{decision_cell, esc, f3, table};
+use super::{decision_cell, esc, f3, files_table, table};
 use crate::report::dispute::DisputePacket;
 use crate::report::export::csv::decision_key;
 use crate::report::export::markdown::no_flag_text;
@@ -24,19 +24,7 @@ pub(super) fn render(p: &DisputePacket) -> String {
         "<section id=\"provenance\"><h2>Provenance</h2><p>labelaudit {}; consensus {}; seed {}; policy {} (SHA-256 <code>{}</code>).</p><p>Rerun: <code>{}</code></p>",
         esc(pr.tool_version), pr.method.name(), pr.seed, esc(&pr.policy_source), pr.policy_sha256, esc(&pr.command)
     );
-    let rows: Vec<Vec<String>> = pr
-        .files
-        .iter()
-        .map(|f| {
-            vec![
-                format!("<td>{}</td>", esc(&f.path)),
-                f.format.name().into(),
-                f.rows.to_string(),
-                format!("<td><code>{}</code></td>", f.sha256),
-            ]
-        })
-        .collect();
-    table(&mut b, &["input file", "format", "rows", "SHA-256"], &rows);
+    files_table(&mut b, &pr.files);
     b.push_str("</section>\n<section id=\"flags\"><h2>Flags</h2>");
     if p.flags.is_empty() {
         let _ = write!(b, "<p>{}</p>", esc(no_flag_text(p)));

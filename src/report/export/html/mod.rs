@@ -17,7 +17,9 @@ use super::markdown::reading;
 use super::{Document, Exporter};
 use crate::agreement::AgreementReport;
 use crate::dataset::canonical_cmp;
+use crate::ingest::InputFile;
 use crate::quality::Decision;
+use crate::report::table::{fmt3 as f3, fmt_p};
 use crate::report::InputSummary;
 use svg::{heat_map, kappa_colour};
 
@@ -95,16 +97,9 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-fn f3(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |x| format!("{x:.3}"))
-}
-
+/// A p-value as the text tables print it, escaped for HTML.
 fn fp(v: Option<f64>) -> String {
-    match v {
-        None => "—".into(),
-        Some(p) if p < 0.001 => "&lt;0.001".into(),
-        Some(p) => format!("{p:.3}"),
-    }
+    esc(&fmt_p(v))
 }
 
 fn decision_colour(d: Decision) -> &'static str {
@@ -122,6 +117,23 @@ fn decision_cell(d: Decision) -> String {
 }
 
 /// A table from a header and already-escaped cells (`td.n` for numbers).
+/// One row per input file, with its format, rows and SHA-256. The path is a text cell even
+/// when it starts with a digit.
+fn files_table(b: &mut String, files: &[InputFile]) {
+    let rows: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| {
+            vec![
+                format!("<td>{}</td>", esc(&f.path)),
+                f.format.name().into(),
+                f.rows.to_string(),
+                format!("<td><code>{}</code></td>", f.sha256),
+            ]
+        })
+        .collect();
+    table(b, &["input file", "format", "rows", "SHA-256"], &rows);
+}
+
 fn table(b: &mut String, head: &[&str], rows: &[Vec<String>]) {
     b.push_str("<table><thead><tr>");
     for h in head {
@@ -168,19 +180,7 @@ fn summary(i: &InputSummary, extra: Option<String>) -> String {
     if let Some(e) = extra {
         b.push_str(&e);
     }
-    let rows: Vec<Vec<String>> = i
-        .files
-        .iter()
-        .map(|f| {
-            vec![
-                esc(&f.path),
-                f.format.name().into(),
-                f.rows.to_string(),
-                format!("<td><code>{}</code></td>", f.sha256),
-            ]
-        })
-        .collect();
-    table(&mut b, &["input file", "format", "rows", "SHA-256"], &rows);
+    files_table(&mut b, &i.files);
     b.push_str("</section>\n");
     b
 }
