@@ -28,7 +28,6 @@ mod majority;
 mod one_coin;
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -173,9 +172,6 @@ pub(crate) struct Problem<'a> {
     pub gold: Vec<u32>,
     /// Items with at least one annotation (the items crowd-kit sees).
     pub n_active: usize,
-    /// Annotations by annotator block, for [`annotator_sums`]; built on first use (the
-    /// EM models do not need it).
-    blocks: OnceLock<Blocks>,
     /// [`item_parts`] of the dataset.
     pub part_items: Vec<usize>,
 }
@@ -225,7 +221,6 @@ impl<'a> Problem<'a> {
         let part_items = item_parts(ds);
         Problem {
             ds,
-            blocks: OnceLock::new(),
             part_items,
             k: space.len(),
             space,
@@ -235,12 +230,6 @@ impl<'a> Problem<'a> {
             gold,
             n_active,
         }
-    }
-
-    /// [`Blocks`] of the problem, built on first use.
-    pub fn blocks(&self) -> &Blocks {
-        self.blocks
-            .get_or_init(|| Blocks::build(self.ds, &self.obs, self.k, &self.part_items))
     }
 
     pub fn n_items(&self) -> usize {
@@ -358,10 +347,8 @@ where
 {
     let layout = if out.len().saturating_mul(PARTS) > SCATTER_BUDGET {
         Layout::Plain
-    } else if out.len() <= PART_TABLE_MAX {
-        Layout::Parts
     } else {
-        Layout::Blocks
+        Layout::Parts
     };
     annotator_sums_with(p, starts, out, layout, add);
 }
@@ -369,21 +356,13 @@ where
 /// How [`annotator_sums_with`] orders and splits the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Layout {
-    /// Grouped sums, one table per item range (small tables).
+    /// Grouped sums, one table per item range.
     Parts,
-    /// Grouped sums, one task per annotator block (same result as `Parts`).
-    Blocks,
-    /// Plain item-order sums, one task per annotator block (very large tables).
+    /// Plain item-order sums, one task per annotator (very large tables).
     Plain,
 }
 
 /// [`annotator_sums`] with the layout chosen by the caller (for tests).
-///
-/// `Blocks` and `Plain`: each annotator block is one task: it streams its annotations in item order (posterior
-/// rows are read in increasing order, which the prefetcher follows) and adds into the
-/// block's slots, small enough to stay in cache. A part's partial sum is kept apart from
-/// the running total and folded in when the annotator first shows up in a later part (or
-/// at the end); parts without the annotator would add 0, which changes nothing.
 pub(crate) fn annotator_sums_with<F>(
     p: &Problem,
     starts: &[usize],
@@ -396,52 +375,20 @@ pub(crate) fn annotator_sums_with<F>(
     if layout == Layout::Parts {
         return part_sums(p, starts, out, add);
     }
-    let blocks = p.blocks();
-    let lens: Vec<usize> = blocks
-        .annotators
-        .windows(2)
-        .map(|w| starts[w[1]] - starts[w[0]])
-        .collect();
+    let lens: Vec<usize> = starts.windows(2).map(|w| w[1] - w[0]).collect();
     split_lengths(out, &lens)
         .into_par_iter()
         .enumerate()
-        .for_each(|(b, total)| {
-            total.fill(0.0);
-            let first = blocks.annotators[b];
-            let base = starts[first];
-            let slots = |a: usize| starts[a] - base..starts[a + 1] - base;
-            let parts = &blocks.parts[b * (PARTS + 1)..(b + 1) * (PARTS + 1)];
-            if layout == Layout::Plain {
-                for e in &blocks.entries[parts[0]..parts[PARTS]] {
-                    let a = e.annotator as usize;
-                    add(a, e.item as usize, e.label, &mut total[slots(a)]);
-                }
-                return;
+        .for_each(|(a, slot)| {
+            slot.fill(0.0);
+            for e in p.annotator_entries(a) {
+                add(a, e.item as usize, e.label, slot);
             }
-            let mut partial = vec![0.0; total.len()];
-            // Last part each annotator of the block was seen in.
-            let mut seen = vec![usize::MAX; blocks.annotators[b + 1] - first];
-            for part in 0..PARTS {
-                for e in &blocks.entries[parts[part]..parts[part + 1]] {
-                    let a = e.annotator as usize;
-                    let range = slots(a);
-                    if seen[a - first] != part {
-                        seen[a - first] = part;
-                        fold(&mut total[range.clone()], &mut partial[range.clone()]);
-                    }
-                    add(a, e.item as usize, e.label, &mut partial[range]);
-                }
-            }
-            fold(total, &mut partial);
         });
 }
 
-/// Tables up to this many values (512 kB) are summed by item range instead of by annotator
-/// block: a whole table then stays in a core's L2 cache, and posteriors are read in order.
-const PART_TABLE_MAX: usize = 1 << 16;
-
-/// The grouped sums of [`annotator_sums`] for small tables: one table per part, filled in
-/// item order, then added up in part order.
+/// The grouped sums of [`annotator_sums`]: one table per part, filled in item order, then
+/// added up in part order.
 fn part_sums<F>(p: &Problem, starts: &[usize], out: &mut [f64], add: F)
 where
     F: Fn(usize, usize, u32, &mut [f64]) + Sync,
@@ -473,91 +420,6 @@ where
                 }
             }
         });
-}
-
-/// `total += partial`, then `partial = 0`.
-fn fold(total: &mut [f64], partial: &mut [f64]) {
-    for (t, q) in total.iter_mut().zip(partial.iter_mut()) {
-        *t += *q;
-        *q = 0.0;
-    }
-}
-
-/// Every annotation, split into blocks of consecutive annotators and item-ascending inside
-/// a block (position order), with each block's part boundaries: the layout
-/// [`annotator_sums`] streams. The block size depends only on the data's shape.
-pub(crate) struct Blocks {
-    /// `annotators[b]..annotators[b + 1]`: the annotators of block `b`.
-    pub annotators: Vec<usize>,
-    /// `parts[b * (PARTS + 1) + i]`: index in `entries` where part `i` of block `b` starts.
-    pub parts: Vec<usize>,
-    pub entries: Vec<Annotation>,
-}
-
-/// Values per block that keep a block's sums (and partial sums) within a core's L2 cache
-/// for the widest table (Dawid-Skene: k × k per annotator).
-const BLOCK_SLOTS: usize = 1 << 15;
-
-impl Blocks {
-    fn build(ds: &Dataset, obs: &[u32], k: usize, bounds: &[usize]) -> Blocks {
-        let n_ann = ds.n_annotators();
-        let per_block = (BLOCK_SLOTS / (k * k + 2).max(1)).max(1);
-        // At least a few blocks for parallelism (a fixed number, not the thread count).
-        let n_blocks = n_ann.div_ceil(per_block).max(n_ann.min(8));
-        let per_block = n_ann.div_ceil(n_blocks.max(1)).max(1);
-        let n_blocks = n_ann.div_ceil(per_block);
-        let annotators: Vec<usize> = (0..=n_blocks).map(|b| (b * per_block).min(n_ann)).collect();
-        let mut counts = vec![0usize; n_blocks + 1];
-        for &a in &ds.annotator {
-            counts[a as usize / per_block + 1] += 1;
-        }
-        for b in 0..n_blocks {
-            counts[b + 1] += counts[b];
-        }
-        let mut cursor = counts.clone();
-        let mut entries = vec![
-            Annotation {
-                item: 0,
-                annotator: 0,
-                label: 0
-            };
-            ds.n_annotations()
-        ];
-        for item in 0..ds.n_items() {
-            for pos in ds.item_range(item) {
-                let a = ds.annotator[pos];
-                let b = a as usize / per_block;
-                entries[cursor[b]] = Annotation {
-                    item: item as u32,
-                    annotator: a,
-                    label: obs[pos],
-                };
-                cursor[b] += 1;
-            }
-        }
-        let mut parts = Vec::with_capacity(n_blocks * (PARTS + 1));
-        for b in 0..n_blocks {
-            let block = &entries[counts[b]..counts[b + 1]];
-            parts.extend(
-                bounds
-                    .iter()
-                    .map(|&i| counts[b] + block.partition_point(|e| (e.item as usize) < i)),
-            );
-        }
-        Blocks {
-            annotators,
-            parts,
-            entries,
-        }
-    }
-}
-
-/// One annotation: item, annotator and compact label.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Annotation {
-    pub item: u32,
-    pub annotator: u32,
-    pub label: u32,
 }
 
 /// One annotation seen from its annotator: the item and the compact label given.
