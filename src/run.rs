@@ -202,7 +202,11 @@ pub fn assess_batch_with(
             },
         )
     };
-    let model = stage("consensus", || infer(spec.method));
+    // Leave-one-out majorities do not depend on the model: computed alongside it.
+    let (model, (loo_label, loo_share)) = rayon::join(
+        || stage("consensus", || infer(spec.method)),
+        || stage("loo_majority", || quality::leave_one_out_majority(ds)),
+    );
     let spam = if spec.method == Method::Mace {
         model.spam_probability.clone()
     } else if spec.mace {
@@ -211,7 +215,6 @@ pub fn assess_batch_with(
         None
     };
     progress.stage("signals");
-    let (loo_label, loo_share) = stage("loo_majority", || quality::leave_one_out_majority(ds));
     let view = ConsensusView {
         item_label: &model.labels,
         item_confidence: &model.confidence,
@@ -253,9 +256,14 @@ pub fn audit(
     progress: &Progress,
 ) -> AuditReport {
     let ds = &loaded.dataset;
-    progress.stage("agreement");
-    let agreement = stage("agreement", || agreement::compute(ds, agreement_options));
-    let run = assess_batch(ds, model, policy, progress);
+    progress.stage("agreement and consensus");
+    // Agreement and the consensus-to-flags chain share nothing but the dataset: running them
+    // side by side lets each fill the other's sequential stretches. Both reduce in fixed
+    // orders, so the report does not depend on how the two interleave.
+    let (agreement, run) = rayon::join(
+        || stage("agreement", || agreement::compute(ds, agreement_options)),
+        || assess_batch(ds, model, policy, &Progress::hidden()),
+    );
     AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool::default(),
