@@ -248,6 +248,8 @@ impl std::fmt::Display for BuildError {
 /// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
 /// The table holds ids only (each name is stored once, in `names`), and the last id found
 /// is tried first: exports are often grouped by item, so most rows repeat the last item.
+/// While there are only a few names (labels, mostly) they are compared one by one, which
+/// is cheaper than hashing.
 #[derive(Default)]
 pub(crate) struct Interner {
     ids: hashbrown::HashTable<u32>,
@@ -264,11 +266,26 @@ impl std::fmt::Debug for Interner {
     }
 }
 
+/// `a == b`, with the lengths and last bytes compared before the call to `memcmp`: names
+/// of one kind often share a prefix (`L0`, `L1`; `item000017`, `item000018`).
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
+}
+
+/// Up to this many names, `Interner::intern` scans them instead of hashing.
+const FEW_NAMES: usize = 8;
+
 impl Interner {
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
         if let Some(last) = self.last {
-            if *self.names[last as usize] == *s {
+            if same_text(&self.names[last as usize], s) {
                 return last;
+            }
+        }
+        if self.names.len() <= FEW_NAMES {
+            if let Some(id) = self.names.iter().position(|n| same_text(n, s)) {
+                self.last = Some(id as u32);
+                return id as u32;
             }
         }
         let Interner {
@@ -278,7 +295,7 @@ impl Interner {
             last,
         } = self;
         let hash = hasher.hash_one(s);
-        let id = match ids.find(hash, |&id| *names[id as usize] == *s) {
+        let id = match ids.find(hash, |&id| same_text(&names[id as usize], s)) {
             Some(&id) => id,
             None => {
                 let id = names.len() as u32;
