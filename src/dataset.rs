@@ -246,14 +246,14 @@ impl std::fmt::Display for BuildError {
 }
 
 /// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
-/// The table holds ids only (each name is stored once, in `names`), and the last id found
-/// is tried first: exports are often grouped by item, so most rows repeat the last item.
-/// While there are only a few names (labels, mostly) they are compared one by one, which
-/// is cheaper than hashing.
+/// The table holds each name's hash and id (each name is stored once, in `names`), so that
+/// growing it never hashes a name again, and `append` moves names with their hashes. The
+/// last id found is tried first: exports are often grouped by item, so most rows repeat
+/// the last item. While there are only a few names (labels, mostly) they are compared one
+/// by one, which is cheaper than hashing.
 #[derive(Default)]
 pub(crate) struct Interner {
-    ids: hashbrown::HashTable<u32>,
-    hasher: ahash::RandomState,
+    ids: hashbrown::HashTable<(u64, u32)>,
     names: Vec<Box<str>>,
     last: Option<u32>,
 }
@@ -275,6 +275,15 @@ pub(crate) fn same_text(a: &str, b: &str) -> bool {
 /// Up to this many names, `Interner::intern` scans them instead of hashing.
 const FEW_NAMES: usize = 8;
 
+/// One hasher for every interner (fixed keys), so that a name's hash is the same in each
+/// chunk's interner and in the one they are appended to. Hashes only affect speed.
+static NAME_HASHER: ahash::RandomState = ahash::RandomState::with_seeds(
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+);
+
 impl Interner {
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
         if let Some(last) = self.last {
@@ -282,30 +291,57 @@ impl Interner {
                 return last;
             }
         }
-        if self.names.len() <= FEW_NAMES {
-            if let Some(id) = self.names.iter().position(|n| same_text(n, s)) {
-                self.last = Some(id as u32);
-                return id as u32;
-            }
-        }
-        let Interner {
-            ids,
-            hasher,
-            names,
-            last,
-        } = self;
-        let hash = hasher.hash_one(s);
-        let id = match ids.find(hash, |&id| same_text(&names[id as usize], s)) {
-            Some(&id) => id,
-            None => {
-                let id = names.len() as u32;
-                names.push(s.into());
-                ids.insert_unique(hash, id, |&id| hasher.hash_one(&*names[id as usize]));
-                id
-            }
+        let few = self.names.len() <= FEW_NAMES;
+        let found = match few {
+            true => self
+                .names
+                .iter()
+                .position(|n| same_text(n, s))
+                .map(|i| i as u32),
+            false => None,
         };
-        *last = Some(id);
+        let id = found.unwrap_or_else(|| {
+            let hash = NAME_HASHER.hash_one(s);
+            // A scan that found nothing has already looked at every name.
+            let known = if few { None } else { self.find(hash, s) };
+            known.unwrap_or_else(|| self.insert_new(hash, s.into()))
+        });
+        self.last = Some(id);
         id
+    }
+
+    /// The id of `name`, whose hash is `hash`, if it has one.
+    fn find(&self, hash: u64, name: &str) -> Option<u32> {
+        self.ids
+            .find(hash, |&(h, id)| {
+                h == hash && same_text(&self.names[id as usize], name)
+            })
+            .map(|&(_, id)| id)
+    }
+
+    /// Give `name` (not yet interned, hash `hash`) the next id.
+    fn insert_new(&mut self, hash: u64, name: Box<str>) -> u32 {
+        let id = self.names.len() as u32;
+        self.names.push(name);
+        self.ids.insert_unique(hash, (hash, id), |&(h, _)| h);
+        id
+    }
+
+    /// Intern every name of `other`, moving them; returns other's id -> id here.
+    fn absorb(&mut self, other: Interner) -> Vec<u32> {
+        let mut hashes = vec![0u64; other.names.len()];
+        for &(hash, id) in &other.ids {
+            hashes[id as usize] = hash;
+        }
+        other
+            .names
+            .into_iter()
+            .zip(hashes)
+            .map(|(name, hash)| match self.find(hash, &name) {
+                Some(id) => id,
+                None => self.insert_new(hash, name),
+            })
+            .collect()
     }
 
     /// Sort names canonically; returns the names in their new order and old-id -> new-id.
@@ -464,12 +500,9 @@ impl DatasetBuilder {
     pub fn append(&mut self, other: DatasetBuilder) {
         debug_assert!(other.gold.is_empty() && other.gold_conflict.is_none());
         debug_assert!(!self.has_payload() && !other.has_payload());
-        let remap = |global: &mut Interner, local: Interner| -> Vec<u32> {
-            local.names.iter().map(|n| global.intern(n)).collect()
-        };
-        let items = remap(&mut self.items, other.items);
-        let annotators = remap(&mut self.annotators, other.annotators);
-        let labels = remap(&mut self.labels, other.labels);
+        let items = self.items.absorb(other.items);
+        let annotators = self.annotators.absorb(other.annotators);
+        let labels = self.labels.absorb(other.labels);
         self.pending.reserve(other.pending.len());
         self.pending
             .extend(other.pending.into_iter().map(|p| PendingAnnotation {
