@@ -370,8 +370,7 @@ impl Interner {
                 // canonical_cmp with each name's number parsed once, not once per comparison.
                 let numbers: Vec<Option<f64>> =
                     self.names.par_iter().map(|n| parse_number(n)).collect();
-                // A total order on distinct names, so an unstable parallel sort is exact.
-                idx.par_sort_unstable_by(|&a, &b| {
+                let cmp = |a: u32, b: u32| {
                     let (na, nb) = (&self.names[a as usize], &self.names[b as usize]);
                     match (numbers[a as usize], numbers[b as usize]) {
                         (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| na.cmp(nb)),
@@ -379,7 +378,14 @@ impl Interner {
                         (None, Some(_)) => Ordering::Greater,
                         (None, None) => na.cmp(nb),
                     }
-                })
+                };
+                // Names often come in their canonical order already (exports sorted by
+                // item): one parallel pass says so, and the sort is skipped.
+                let sorted = idx.par_windows(2).all(|w| cmp(w[0], w[1]) == Ordering::Less);
+                // A total order on distinct names, so an unstable parallel sort is exact.
+                if !sorted {
+                    idx.par_sort_unstable_by(|&a, &b| cmp(a, b));
+                }
             }
         }
         let mut remap = vec![0u32; idx.len()];
@@ -567,24 +573,40 @@ impl DatasetBuilder {
         for i in 0..items.len() {
             by_item[i + 1] += by_item[i];
         }
-        let mut next = by_item.clone();
-        let empty = PendingAnnotation {
-            item: 0,
-            annotator: 0,
-            label: 0,
-            duration_s: 0.0,
-            submitted_at_ms: 0,
-            extra: NO_EXTRA,
-        };
-        let mut pending = vec![empty; self.pending.len()];
-        for mut p in self.pending {
+        let canonical_ids = |p: &mut PendingAnnotation| {
             p.item = item_map[p.item as usize];
             p.annotator = annotator_map[p.annotator as usize];
             p.label = label_map[p.label as usize];
-            let slot = &mut next[p.item as usize];
-            pending[*slot] = p;
-            *slot += 1;
-        }
+        };
+        // Exports grouped by item in id order are already sorted by item: the counting
+        // sort would only copy them (into a fresh, page-faulting buffer).
+        let grouped_in_order = self
+            .pending
+            .par_windows(2)
+            .all(|w| item_map[w[0].item as usize] <= item_map[w[1].item as usize]);
+        let mut pending = if grouped_in_order {
+            let mut pending = self.pending;
+            pending.par_iter_mut().for_each(canonical_ids);
+            pending
+        } else {
+            let mut next = by_item.clone();
+            let empty = PendingAnnotation {
+                item: 0,
+                annotator: 0,
+                label: 0,
+                duration_s: 0.0,
+                submitted_at_ms: 0,
+                extra: NO_EXTRA,
+            };
+            let mut pending = vec![empty; self.pending.len()];
+            for mut p in self.pending {
+                canonical_ids(&mut p);
+                let slot = &mut next[p.item as usize];
+                pending[*slot] = p;
+                *slot += 1;
+            }
+            pending
+        };
         // Stable: rows that tie keep their input order, so input order is the last key.
         for w in by_item.windows(2) {
             pending[w[0]..w[1]].sort_by_key(|a| (a.annotator, a.submitted_at_ms));
@@ -641,20 +663,37 @@ impl DatasetBuilder {
             .collect::<Option<Vec<f64>>>()
             .filter(|v| !v.is_empty());
 
+        // The columns are fresh memory: filled in parallel, so is the page faulting.
+        let ((annotator, label), (duration_s, submitted_at_ms)) = rayon::join(
+            || {
+                rayon::join(
+                    || kept.par_iter().map(|p| p.annotator).collect(),
+                    || kept.par_iter().map(|p| p.label).collect(),
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        self.has_duration
+                            .then(|| kept.par_iter().map(|p| p.duration_s).collect())
+                    },
+                    || {
+                        self.has_submitted
+                            .then(|| kept.par_iter().map(|p| p.submitted_at_ms).collect())
+                    },
+                )
+            },
+        );
         Ok(Dataset {
             items,
             annotators,
             labels,
             label_values,
             item_offsets,
-            annotator: kept.iter().map(|p| p.annotator).collect(),
-            label: kept.iter().map(|p| p.label).collect(),
-            duration_s: self
-                .has_duration
-                .then(|| kept.iter().map(|p| p.duration_s).collect()),
-            submitted_at_ms: self
-                .has_submitted
-                .then(|| kept.iter().map(|p| p.submitted_at_ms).collect()),
+            annotator,
+            label,
+            duration_s,
+            submitted_at_ms,
             gold,
             skipped: Skipped {
                 empty_label: self.empty_label,
@@ -746,6 +785,55 @@ mod tests {
             b.build(Some(&order)),
             Err(BuildError::LabelNotInOrder { .. })
         ));
+    }
+
+    #[test]
+    fn rows_grouped_in_item_order_build_as_any_rows() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut rows = Vec::new();
+        for item in 0..300 {
+            for _ in 0..rng.random_range(1..6) {
+                let annotator = format!("w{}", rng.random_range(0..6));
+                let label = ["x", "y", "z"][rng.random_range(0..3)];
+                let at = (rng.random_range(0..3) > 0).then(|| rng.random_range(0..4i64));
+                rows.push((item.to_string(), annotator, label, at));
+            }
+        }
+        let build = |first: Option<&str>| {
+            let mut b = DatasetBuilder::default();
+            let extra = first.map(|item| (item.to_string(), "w0".to_string(), "x", None));
+            for (item, annotator, label, at) in extra.iter().chain(&rows) {
+                b.push(Row {
+                    item,
+                    annotator,
+                    label,
+                    submitted_at_ms: *at,
+                    duration_s: at.map(|t| t as f32),
+                    ..Row::default()
+                });
+            }
+            b.build(None).unwrap()
+        };
+        // Rows in item order take the in-place way; a first row for an item that sorts
+        // last makes them go through the counting sort.
+        let (in_order, counted) = (build(None), build(Some("zz")));
+        assert!(in_order.skipped.duplicate > 0);
+        let n = in_order.n_annotations();
+        assert_eq!(counted.items[..300], in_order.items[..]);
+        assert_eq!(counted.item_offsets[..301], in_order.item_offsets[..]);
+        assert_eq!(counted.annotator[..n], in_order.annotator[..]);
+        assert_eq!(counted.label[..n], in_order.label[..]);
+        assert_eq!(
+            counted.submitted_at_ms.unwrap()[..n],
+            in_order.submitted_at_ms.unwrap()[..]
+        );
+        let bits = |d: &[f32]| d.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&counted.duration_s.unwrap()[..n]),
+            bits(&in_order.duration_s.unwrap())
+        );
+        assert_eq!(counted.skipped.duplicate, in_order.skipped.duplicate);
     }
 
     #[test]
