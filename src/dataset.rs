@@ -246,12 +246,15 @@ impl std::fmt::Display for BuildError {
 }
 
 /// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
-/// The table holds ids only (each name is stored once, in `names`), and the last id found
-/// is tried first: exports are often grouped by item, so most rows repeat the last item.
+/// The table holds each name's 32-bit hash and id (each name is stored once, in `names`), so
+/// that growing it never hashes a name again, and `append` moves names with their hashes;
+/// eight bytes per entry keep the table of a chunk's annotators in cache. The
+/// last id found is tried first: exports are often grouped by item, so most rows repeat
+/// the last item. While there are only a few names (labels, mostly) they are compared one
+/// by one, which is cheaper than hashing.
 #[derive(Default)]
 pub(crate) struct Interner {
-    ids: hashbrown::HashTable<u32>,
-    hasher: ahash::RandomState,
+    ids: hashbrown::HashTable<(u32, u32)>,
     names: Vec<Box<str>>,
     last: Option<u32>,
 }
@@ -264,31 +267,93 @@ impl std::fmt::Debug for Interner {
     }
 }
 
+/// `a == b`, with the lengths and last bytes compared before the call to `memcmp`: names
+/// of one kind often share a prefix (`L0`, `L1`; `item000017`, `item000018`).
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
+}
+
+/// Up to this many names, `Interner::intern` scans them instead of hashing.
+const FEW_NAMES: usize = 8;
+
+/// One hasher for every interner (fixed keys), so that a name's hash is the same in each
+/// chunk's interner and in the one they are appended to. Hashes only affect speed.
+static NAME_HASHER: ahash::RandomState = ahash::RandomState::with_seeds(
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+);
+
+fn name_hash(name: &str) -> u32 {
+    NAME_HASHER.hash_one(name) as u32
+}
+
+/// The table's 64-bit hash for a name's 32-bit one: hashbrown takes the bucket from the low
+/// bits and the tag from the top seven.
+fn table_hash(hash: u32) -> u64 {
+    (u64::from(hash) << 32) | u64::from(hash)
+}
+
 impl Interner {
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
         if let Some(last) = self.last {
-            if *self.names[last as usize] == *s {
+            if same_text(&self.names[last as usize], s) {
                 return last;
             }
         }
-        let Interner {
-            ids,
-            hasher,
-            names,
-            last,
-        } = self;
-        let hash = hasher.hash_one(s);
-        let id = match ids.find(hash, |&id| *names[id as usize] == *s) {
-            Some(&id) => id,
-            None => {
-                let id = names.len() as u32;
-                names.push(s.into());
-                ids.insert_unique(hash, id, |&id| hasher.hash_one(&*names[id as usize]));
-                id
-            }
+        let few = self.names.len() <= FEW_NAMES;
+        let found = match few {
+            true => self
+                .names
+                .iter()
+                .position(|n| same_text(n, s))
+                .map(|i| i as u32),
+            false => None,
         };
-        *last = Some(id);
+        let id = found.unwrap_or_else(|| {
+            let hash = name_hash(s);
+            // A scan that found nothing has already looked at every name.
+            let known = if few { None } else { self.find(hash, s) };
+            known.unwrap_or_else(|| self.insert_new(hash, s.into()))
+        });
+        self.last = Some(id);
         id
+    }
+
+    /// The id of `name`, whose hash is `hash`, if it has one.
+    fn find(&self, hash: u32, name: &str) -> Option<u32> {
+        self.ids
+            .find(table_hash(hash), |&(h, id)| {
+                h == hash && same_text(&self.names[id as usize], name)
+            })
+            .map(|&(_, id)| id)
+    }
+
+    /// Give `name` (not yet interned, hash `hash`) the next id.
+    fn insert_new(&mut self, hash: u32, name: Box<str>) -> u32 {
+        let id = self.names.len() as u32;
+        self.names.push(name);
+        self.ids
+            .insert_unique(table_hash(hash), (hash, id), |&(h, _)| table_hash(h));
+        id
+    }
+
+    /// Intern every name of `other`, moving them; returns other's id -> id here.
+    fn absorb(&mut self, other: Interner) -> Vec<u32> {
+        let mut hashes = vec![0u32; other.names.len()];
+        for &(hash, id) in &other.ids {
+            hashes[id as usize] = hash;
+        }
+        other
+            .names
+            .into_iter()
+            .zip(hashes)
+            .map(|(name, hash)| match self.find(hash, &name) {
+                Some(id) => id,
+                None => self.insert_new(hash, name),
+            })
+            .collect()
     }
 
     /// Sort names canonically; returns the names in their new order and old-id -> new-id.
@@ -317,8 +382,7 @@ impl Interner {
                 // canonical_cmp with each name's number parsed once, not once per comparison.
                 let numbers: Vec<Option<f64>> =
                     self.names.par_iter().map(|n| parse_number(n)).collect();
-                // A total order on distinct names, so an unstable parallel sort is exact.
-                idx.par_sort_unstable_by(|&a, &b| {
+                let cmp = |a: u32, b: u32| {
                     let (na, nb) = (&self.names[a as usize], &self.names[b as usize]);
                     match (numbers[a as usize], numbers[b as usize]) {
                         (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| na.cmp(nb)),
@@ -326,7 +390,16 @@ impl Interner {
                         (None, Some(_)) => Ordering::Greater,
                         (None, None) => na.cmp(nb),
                     }
-                })
+                };
+                // Names often come in their canonical order already (exports sorted by
+                // item): one parallel pass says so, and the sort is skipped.
+                let sorted = idx
+                    .par_windows(2)
+                    .all(|w| cmp(w[0], w[1]) == Ordering::Less);
+                // A total order on distinct names, so an unstable parallel sort is exact.
+                if !sorted {
+                    idx.par_sort_unstable_by(|&a, &b| cmp(a, b));
+                }
             }
         }
         let mut remap = vec![0u32; idx.len()];
@@ -447,12 +520,9 @@ impl DatasetBuilder {
     pub fn append(&mut self, other: DatasetBuilder) {
         debug_assert!(other.gold.is_empty() && other.gold_conflict.is_none());
         debug_assert!(!self.has_payload() && !other.has_payload());
-        let remap = |global: &mut Interner, local: Interner| -> Vec<u32> {
-            local.names.iter().map(|n| global.intern(n)).collect()
-        };
-        let items = remap(&mut self.items, other.items);
-        let annotators = remap(&mut self.annotators, other.annotators);
-        let labels = remap(&mut self.labels, other.labels);
+        let items = self.items.absorb(other.items);
+        let annotators = self.annotators.absorb(other.annotators);
+        let labels = self.labels.absorb(other.labels);
         self.pending.reserve(other.pending.len());
         self.pending
             .extend(other.pending.into_iter().map(|p| PendingAnnotation {
@@ -517,24 +587,40 @@ impl DatasetBuilder {
         for i in 0..items.len() {
             by_item[i + 1] += by_item[i];
         }
-        let mut next = by_item.clone();
-        let empty = PendingAnnotation {
-            item: 0,
-            annotator: 0,
-            label: 0,
-            duration_s: 0.0,
-            submitted_at_ms: 0,
-            extra: NO_EXTRA,
-        };
-        let mut pending = vec![empty; self.pending.len()];
-        for mut p in self.pending {
+        let canonical_ids = |p: &mut PendingAnnotation| {
             p.item = item_map[p.item as usize];
             p.annotator = annotator_map[p.annotator as usize];
             p.label = label_map[p.label as usize];
-            let slot = &mut next[p.item as usize];
-            pending[*slot] = p;
-            *slot += 1;
-        }
+        };
+        // Exports grouped by item in id order are already sorted by item: the counting
+        // sort would only copy them (into a fresh, page-faulting buffer).
+        let grouped_in_order = self
+            .pending
+            .par_windows(2)
+            .all(|w| item_map[w[0].item as usize] <= item_map[w[1].item as usize]);
+        let mut pending = if grouped_in_order {
+            let mut pending = self.pending;
+            pending.par_iter_mut().for_each(canonical_ids);
+            pending
+        } else {
+            let mut next = by_item.clone();
+            let empty = PendingAnnotation {
+                item: 0,
+                annotator: 0,
+                label: 0,
+                duration_s: 0.0,
+                submitted_at_ms: 0,
+                extra: NO_EXTRA,
+            };
+            let mut pending = vec![empty; self.pending.len()];
+            for mut p in self.pending {
+                canonical_ids(&mut p);
+                let slot = &mut next[p.item as usize];
+                pending[*slot] = p;
+                *slot += 1;
+            }
+            pending
+        };
         // Stable: rows that tie keep their input order, so input order is the last key.
         for w in by_item.windows(2) {
             pending[w[0]..w[1]].sort_by_key(|a| (a.annotator, a.submitted_at_ms));
@@ -591,20 +677,37 @@ impl DatasetBuilder {
             .collect::<Option<Vec<f64>>>()
             .filter(|v| !v.is_empty());
 
+        // The columns are fresh memory: filled in parallel, so is the page faulting.
+        let ((annotator, label), (duration_s, submitted_at_ms)) = rayon::join(
+            || {
+                rayon::join(
+                    || kept.par_iter().map(|p| p.annotator).collect(),
+                    || kept.par_iter().map(|p| p.label).collect(),
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        self.has_duration
+                            .then(|| kept.par_iter().map(|p| p.duration_s).collect())
+                    },
+                    || {
+                        self.has_submitted
+                            .then(|| kept.par_iter().map(|p| p.submitted_at_ms).collect())
+                    },
+                )
+            },
+        );
         Ok(Dataset {
             items,
             annotators,
             labels,
             label_values,
             item_offsets,
-            annotator: kept.iter().map(|p| p.annotator).collect(),
-            label: kept.iter().map(|p| p.label).collect(),
-            duration_s: self
-                .has_duration
-                .then(|| kept.iter().map(|p| p.duration_s).collect()),
-            submitted_at_ms: self
-                .has_submitted
-                .then(|| kept.iter().map(|p| p.submitted_at_ms).collect()),
+            annotator,
+            label,
+            duration_s,
+            submitted_at_ms,
             gold,
             skipped: Skipped {
                 empty_label: self.empty_label,
@@ -696,6 +799,55 @@ mod tests {
             b.build(Some(&order)),
             Err(BuildError::LabelNotInOrder { .. })
         ));
+    }
+
+    #[test]
+    fn rows_grouped_in_item_order_build_as_any_rows() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut rows = Vec::new();
+        for item in 0..300 {
+            for _ in 0..rng.random_range(1..6) {
+                let annotator = format!("w{}", rng.random_range(0..6));
+                let label = ["x", "y", "z"][rng.random_range(0..3)];
+                let at = (rng.random_range(0..3) > 0).then(|| rng.random_range(0..4i64));
+                rows.push((item.to_string(), annotator, label, at));
+            }
+        }
+        let build = |first: Option<&str>| {
+            let mut b = DatasetBuilder::default();
+            let extra = first.map(|item| (item.to_string(), "w0".to_string(), "x", None));
+            for (item, annotator, label, at) in extra.iter().chain(&rows) {
+                b.push(Row {
+                    item,
+                    annotator,
+                    label,
+                    submitted_at_ms: *at,
+                    duration_s: at.map(|t| t as f32),
+                    ..Row::default()
+                });
+            }
+            b.build(None).unwrap()
+        };
+        // Rows in item order take the in-place way; a first row for an item that sorts
+        // last makes them go through the counting sort.
+        let (in_order, counted) = (build(None), build(Some("zz")));
+        assert!(in_order.skipped.duplicate > 0);
+        let n = in_order.n_annotations();
+        assert_eq!(counted.items[..300], in_order.items[..]);
+        assert_eq!(counted.item_offsets[..301], in_order.item_offsets[..]);
+        assert_eq!(counted.annotator[..n], in_order.annotator[..]);
+        assert_eq!(counted.label[..n], in_order.label[..]);
+        assert_eq!(
+            counted.submitted_at_ms.unwrap()[..n],
+            in_order.submitted_at_ms.unwrap()[..]
+        );
+        let bits = |d: &[f32]| d.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&counted.duration_s.unwrap()[..n]),
+            bits(&in_order.duration_s.unwrap())
+        );
+        assert_eq!(counted.skipped.duplicate, in_order.skipped.duplicate);
     }
 
     #[test]

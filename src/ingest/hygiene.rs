@@ -12,10 +12,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
+use crate::dataset::same_text;
+
+/// `str::trim`, with a shortcut for the usual value that starts and ends with a visible
+/// ASCII character (every Unicode space is ASCII whitespace or non-ASCII).
+pub(crate) fn trim(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b.is_ascii());
+    let bytes = s.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) {
+        return s;
+    }
+    s.trim()
+}
+
 /// `s` without surrounding whitespace, in NFC; borrowed when nothing changes.
 /// Returns `(value, trimmed, nfc_changed)`.
 pub(crate) fn clean(s: &str) -> (Cow<'_, str>, bool, bool) {
-    let t = s.trim();
+    let t = trim(s);
     let trimmed = t.len() != s.len();
     let nfc_ok = t.is_ascii() || is_nfc_quick(t.chars()) == IsNormalized::Yes;
     if nfc_ok {
@@ -62,7 +75,13 @@ pub(crate) struct HygieneTracker {
     nfc: u64,
     /// Raw label spelling -> records; labels are few, so this stays small.
     raw_labels: HashMap<Box<str>, u64>,
+    /// The first few spellings and their counts, found by comparison before any hashing
+    /// (most exports have a handful of labels). Disjoint from `raw_labels`.
+    few_labels: Vec<(Box<str>, u64)>,
 }
+
+/// How many label spellings `HygieneTracker::few_labels` holds.
+const FEW_LABELS: usize = 8;
 
 impl HygieneTracker {
     /// Clean one id or label and count what changed.
@@ -78,21 +97,33 @@ impl HygieneTracker {
         self.nfc += u64::from(nfc);
     }
 
-    /// Remember how an annotation label was spelled before cleaning.
     /// Add the counts of a tracker that read a later part of the same input.
     pub fn absorb(&mut self, other: HygieneTracker) {
         self.trimmed += other.trimmed;
         self.nfc += other.nfc;
-        for (label, n) in other.raw_labels {
-            *self.raw_labels.entry(label).or_insert(0) += n;
+        for (label, n) in other.few_labels.into_iter().chain(other.raw_labels) {
+            self.add_label(label, n);
         }
     }
 
+    /// Remember how an annotation label was spelled before cleaning.
     pub fn saw_label(&mut self, raw: &str) {
-        if let Some(n) = self.raw_labels.get_mut(raw) {
+        if let Some((_, n)) = self.few_labels.iter_mut().find(|(l, _)| same_text(l, raw)) {
+            *n += 1;
+        } else if let Some(n) = self.raw_labels.get_mut(raw) {
             *n += 1;
         } else {
-            self.raw_labels.insert(raw.into(), 1);
+            self.add_label(raw.into(), 1);
+        }
+    }
+
+    fn add_label(&mut self, label: Box<str>, n: u64) {
+        if let Some((_, count)) = self.few_labels.iter_mut().find(|(l, _)| *l == label) {
+            *count += n;
+        } else if self.few_labels.len() < FEW_LABELS && self.raw_labels.is_empty() {
+            self.few_labels.push((label, n));
+        } else {
+            *self.raw_labels.entry(label).or_insert(0) += n;
         }
     }
 
@@ -100,7 +131,7 @@ impl HygieneTracker {
     pub fn finish(self) -> LabelHygiene {
         let mut groups: BTreeMap<String, (BTreeSet<String>, BTreeMap<String, u64>)> =
             BTreeMap::new();
-        for (raw, n) in self.raw_labels {
+        for (raw, n) in self.few_labels.into_iter().chain(self.raw_labels) {
             let cleaned = clean(&raw).0.into_owned();
             if cleaned.is_empty() {
                 continue;
@@ -135,6 +166,31 @@ pub(crate) fn control_char(s: &str) -> Option<(usize, char)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_equals_str_trim() {
+        let cases = [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\t",
+            "a b",
+            "\u{a0}a",
+            "a\u{3000}",
+            "\u{85}",
+            "é",
+            "\u{7f}",
+            "x\u{2003}",
+            "~",
+            "!a!",
+            "\u{1680}x",
+        ];
+        for s in cases {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 
     #[test]
     fn trims_and_normalizes() {

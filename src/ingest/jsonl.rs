@@ -46,7 +46,12 @@ fn text<'v>(line: u64, path: &Path, name: &str, v: &'v Value) -> Result<Cow<'v, 
 pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Result<u64> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut rows = 0u64;
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+    let mut start = 0;
+    // `bytes.split(|&b| b == b'\n')`, found with memchr.
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for (index, end) in ends.enumerate() {
+        let raw = &bytes[start..end];
+        start = end + 1;
         let line = index as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
@@ -67,6 +72,9 @@ pub(crate) fn read(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Resu
 
 /// Parse one non-blank line and push it; any error is about this line alone.
 fn read_line(path: &Path, line: u64, raw: &[u8], sink: &mut RecordSink<'_>) -> Result<()> {
+    if let Some(fields) = plain_fields(raw) {
+        return sink.push_payload(path, line, Some(raw), fields.fields(), Payload::Single);
+    }
     if let Some(flat) = std::str::from_utf8(raw)
         .ok()
         .and_then(|t| serde_json::from_str::<Flat<'_>>(t).ok())
@@ -247,6 +255,130 @@ const ROLES: [&[&str]; 10] = [
     STATUS,
     &["text"],
 ];
+
+/// The index of the duration role in `ROLES`.
+const DURATION_ROLE: usize = 3;
+
+/// The most common record line, scanned by hand without serde: one object whose values
+/// are strings without escapes, `true`, `false`, `null` or plain unsigned numbers of at
+/// most 15 digits (with a fraction only where the value is a duration or is not used), no
+/// role given twice, no `spans`. `None` for anything else, which `Flat` and `read_value`
+/// decide; whenever this gives fields they are the ones `Flat` gives: a string's text is
+/// the string, an integer's is its digits, and a duration is read as a number either way
+/// (`values::parse_duration` reads at most 15 digits exactly, so `8.2520` and serde's
+/// `8.252` give the same value).
+fn plain_fields(raw: &[u8]) -> Option<FlatFields<'_>> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut scan = Scan { text, at: 0 };
+    let mut out: [Option<Cow<'_, str>>; ROLES.len()] = Default::default();
+    scan.expect(b'{')?;
+    loop {
+        let key = scan.string()?;
+        scan.expect(b':')?;
+        if key.eq_ignore_ascii_case("spans") {
+            return None;
+        }
+        // Keys are most often the canonical names, as written: tried first.
+        let role = ROLES.iter().position(|names| names[0] == key).or_else(|| {
+            ROLES
+                .iter()
+                .position(|names| names.iter().any(|n| key.eq_ignore_ascii_case(n)))
+        });
+        let fraction_ok = matches!(role, None | Some(DURATION_ROLE));
+        let value = scan.scalar(fraction_ok)?;
+        if let Some(r) = role {
+            if out[r].is_some() {
+                return None;
+            }
+            out[r] = Some(Cow::Borrowed(value));
+        }
+        match scan.next_token()? {
+            b',' => continue,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    scan.skip_space();
+    let complete = scan.at == text.len() && out[..3].iter().all(Option::is_some);
+    complete.then_some(FlatFields(out))
+}
+
+/// A cursor over one line for `plain_fields`.
+struct Scan<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn skip_space(&mut self) {
+        let bytes = self.text.as_bytes();
+        while bytes.get(self.at).is_some_and(|b| b" \t\r\n".contains(b)) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte after any white space.
+    fn next_token(&mut self) -> Option<u8> {
+        self.skip_space();
+        let b = *self.text.as_bytes().get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn expect(&mut self, token: u8) -> Option<()> {
+        (self.next_token()? == token).then_some(())
+    }
+
+    /// A string without escapes or control characters (which JSON forbids unescaped).
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let bytes = &self.text.as_bytes()[self.at..];
+        let len = bytes
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if bytes[len] != b'"' {
+            return None;
+        }
+        let s = &self.text[self.at..self.at + len];
+        self.at += len + 1;
+        Some(s)
+    }
+
+    /// A value as the text `Scalar::text` gives for it; `None` for lists, objects,
+    /// escaped strings and numbers other than `0|[1-9][0-9]*` (`.[0-9]+` if `fraction_ok`)
+    /// of at most 15 digits.
+    fn scalar(&mut self, fraction_ok: bool) -> Option<&'a str> {
+        self.skip_space();
+        let rest = &self.text[self.at..];
+        for (literal, text) in [("true", "true"), ("false", "false"), ("null", "")] {
+            if rest.starts_with(literal) {
+                self.at += literal.len();
+                return Some(text);
+            }
+        }
+        if rest.starts_with('"') {
+            return self.string();
+        }
+        let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+        let int = digits(rest);
+        if int == 0 || (int > 1 && rest.starts_with('0')) {
+            return None;
+        }
+        let mut len = int;
+        if fraction_ok && rest[len..].starts_with('.') {
+            let fraction = digits(&rest[len + 1..]);
+            if fraction == 0 {
+                return None;
+            }
+            len += 1 + fraction;
+        }
+        if len - usize::from(len > int) > 15 || rest[len..].starts_with(['.', 'e', 'E']) {
+            return None;
+        }
+        self.at += len;
+        Some(&rest[..len])
+    }
+}
 
 /// A scalar field value, borrowed when the JSON string has no escapes.
 enum Scalar<'a> {
@@ -475,5 +607,84 @@ mod tests {
             let flat = serde_json::from_str::<Flat<'_>>(l).unwrap();
             assert!(flat.fields().is_some(), "{l}");
         }
+        assert!(plain_fields(lines[0].as_bytes()).is_some());
+    }
+
+    #[test]
+    fn plain_lines_read_as_through_values() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let values = [
+            r#""a""#,
+            r#""é ""#,
+            r#""""#,
+            r#""a\"b""#,
+            r#""x\u0041""#,
+            "7",
+            "0",
+            "07",
+            "-3",
+            "1.50",
+            "8.2520",
+            "1e2",
+            "1.",
+            "true",
+            "false",
+            "null",
+            "nul",
+            "[1]",
+            r#"{"a":1}"#,
+            "123456789012345",
+            "1234567890123456",
+            "12345678901234.5",
+            " 3 ",
+            "\"\t\"",
+            r#""2026-01-01T06:49:34.94Z""#,
+            r#""submitted""#,
+            r#""skipped""#,
+            r#""yes""#,
+        ];
+        let keys = [
+            "item",
+            "annotator",
+            "label",
+            "duration_s",
+            "submitted_at",
+            "status",
+            "is_gold",
+            "gold",
+            "Item",
+            "WORKER",
+            "extra",
+            "spans",
+            "text",
+            "lead_time",
+        ];
+        let mut lines = Vec::new();
+        let mut plain = 0;
+        for _ in 0..3000 {
+            let mut fields = vec![
+                format!(r#""item":"i{}""#, rng.random_range(0..50)),
+                format!(r#""annotator":"w{}""#, rng.random_range(0..9)),
+                format!(r#""label":"L{}""#, rng.random_range(0..3)),
+            ];
+            for _ in 0..rng.random_range(0..4) {
+                let key = keys[rng.random_range(0..keys.len())];
+                let value = values[rng.random_range(0..values.len())];
+                let at = rng.random_range(0..=fields.len());
+                fields.insert(at, format!(r#""{key}":{value}"#));
+            }
+            if rng.random_range(0..5) == 0 {
+                fields.remove(rng.random_range(0..fields.len()));
+            }
+            let sep = [",", ", ", " ,"][rng.random_range(0..3)];
+            let end = ["}", " } ", "},", "}x"][rng.random_range(0..4)];
+            let line = format!("{{{}{end}", fields.join(sep));
+            plain += usize::from(plain_fields(line.as_bytes()).is_some());
+            lines.push(line);
+        }
+        assert!(plain > 300, "{plain}");
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(outcome(&lines, read_line), outcome(&lines, read_value));
     }
 }

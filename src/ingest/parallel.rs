@@ -2,7 +2,8 @@
 //!
 //! The data after the header is cut into chunks of about `CHUNK_BYTES` right after a line
 //! break, so every chunk starts at a record. Each chunk is read by the ordinary sequential
-//! reader (`delimited::read` with the header line put in front, or `jsonl::read`) into its
+//! reader (`delimited::read` with the header line put in front, or `jsonl::read`; a CSV or
+//! TSV chunk the csv crate would only split by `delimited::read_plain_body`) into its
 //! own `RecordSink`, in parallel with rayon; the chunks' builders are then appended in file
 //! order. Appending keeps input order and ids are canonicalised when the dataset is built,
 //! so the result is the one the sequential reader gives, for any thread count.
@@ -145,6 +146,11 @@ fn read_chunk<'o>(
     let mut sink = RecordSink::new(opts);
     let rows = match header {
         Some(header) => {
+            if let Some(rows) = delimited::read_plain_body(path, chunk, header, &mut sink) {
+                return Some((sink, rows));
+            }
+            // Quotes or anything unusual: the csv crate reads the chunk, from scratch.
+            sink = RecordSink::new(opts);
             if header.format == Format::Csv && !strictly_quoted(chunk, header.delimiter) {
                 return None;
             }
@@ -355,6 +361,104 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A random canonical table with `delimiter`, its columns in a random order: non-ASCII
+    /// ids (some not in NFC), padded values, empty optional cells, a missing timestamp
+    /// column on odd seeds, CRLF line ends and blank lines. No quotes.
+    fn random_table(seed: u64, rows: usize, delimiter: char) -> Vec<u8> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut names = vec!["duration_s", "label", "annotator", "status", "item"];
+        if seed % 2 == 0 {
+            names.push("submitted_at");
+        }
+        for i in (1..names.len()).rev() {
+            names.swap(i, rng.random_range(0..=i));
+        }
+        let mut out = names.join(&delimiter.to_string()).into_bytes();
+        out.extend(b"\n");
+        for _ in 0..rows {
+            let cells: Vec<String> = names
+                .iter()
+                .map(|&name| match name {
+                    "item" => {
+                        ["it", "ü", "e\u{301}", " x ", "日本"][rng.random_range(0..5)].to_string()
+                            + &rng.random_range(0..100).to_string()
+                    }
+                    "annotator" => format!("w{}", rng.random_range(0..20)),
+                    "label" => ["", "L1", " L1", "Ł2", "L3 "][rng.random_range(0..5)].into(),
+                    "duration_s" => match rng.random_range(0..4) {
+                        0 => String::new(),
+                        1 => format!(" {}", rng.random_range(0..99)),
+                        _ => format!("{:.3}", rng.random::<f64>() * 50.0),
+                    },
+                    "status" => ["", "", "submitted", "Skipped"][rng.random_range(0..4)].into(),
+                    _ => match rng.random_range(0..3) {
+                        0 => String::new(),
+                        _ => format!(
+                            "2026-01-0{}T10:00:{:02}Z",
+                            rng.random_range(1..9),
+                            rng.random_range(0..60)
+                        ),
+                    },
+                })
+                .collect();
+            out.extend(cells.join(&delimiter.to_string()).bytes());
+            out.extend(["\n", "\r\n", "\n\n"][rng.random_range(0..3)].bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn plain_bodies_read_as_the_csv_crate_reads_them() {
+        let opts = IngestOptions::default();
+        let read = |bytes: &[u8], format: Format, plain: bool| {
+            let path = Path::new("t");
+            let end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+            let header = delimited::header(path, &bytes[..end], format, &opts).unwrap();
+            let mut sink = RecordSink::new(&opts);
+            let rows = if plain {
+                delimited::read_plain_body(path, &bytes[end..], &header, &mut sink)
+            } else {
+                delimited::read_body(path, &bytes[end..], &header, &mut sink).ok()
+            };
+            let ds = sink.builder.build(None).ok();
+            let hygiene = sink.hygiene.finish();
+            rows.map(|rows| format!("{rows} {ds:?} {:?} {hygiene:?}", sink.skipped_by_reason))
+        };
+        for seed in 0..8 {
+            for (delimiter, format) in [(',', Format::Csv), (';', Format::Csv), ('\t', Format::Tsv)]
+            {
+                let table = random_table(seed, 1500, delimiter);
+                let want = read(&table, format, false);
+                assert!(want.is_some());
+                assert_eq!(
+                    read(&table, format, true),
+                    want,
+                    "seed {seed} {delimiter:?}"
+                );
+                assert_eq!(
+                    chunked(&table, format, &opts, 512, 2),
+                    sequential(&table, format, &opts),
+                    "seed {seed} {delimiter:?}"
+                );
+            }
+        }
+        // What only the csv crate decides: quotes, a bare `\r`, a ragged row, bad records.
+        for body in [
+            &b"item,annotator,label\n\"a\",w,x\n"[..],
+            b"item,annotator,label\na,w,x\rb,w,y\n",
+            b"item,annotator,label\na,w,x,y\n",
+            b"item,annotator,label\na,,x\n",
+            b"item,annotator,label\na,w,[\"x\"]\n",
+            b"item,annotator,label\na,w,\xff\n",
+        ] {
+            assert_eq!(read(body, Format::Csv, true), None, "{body:?}");
+        }
+        // TSV has no quoting: a quote is text.
+        let tsv = b"item\tannotator\tlabel\n\"a\tw\tx\n";
+        assert!(read(tsv, Format::Tsv, true).is_some());
+        assert_eq!(read(tsv, Format::Tsv, true), read(tsv, Format::Tsv, false));
     }
 
     #[test]

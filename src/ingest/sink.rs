@@ -303,7 +303,7 @@ impl<'o> RecordSink<'o> {
                 "expected an annotator id, found an empty field".into(),
             ));
         }
-        let status = f.status.map(str::trim).unwrap_or("");
+        let status = f.status.map(hygiene::trim).unwrap_or("");
         if !status.is_empty() && !status.eq_ignore_ascii_case("submitted") {
             let known = ["skipped", "rejected"];
             if !known.iter().any(|k| status.eq_ignore_ascii_case(k)) {
@@ -318,18 +318,18 @@ impl<'o> RecordSink<'o> {
         if !label.is_empty() && matches!(self.opts.level, Level::Interval | Level::Ratio) {
             values::check_numeric_label(label, self.opts.level).map_err(fail)?;
         }
-        let duration_s = match f.duration_s.filter(|s| !s.trim().is_empty()) {
+        let duration_s = match f.duration_s.filter(|s| !hygiene::trim(s).is_empty()) {
             Some(s) => Some(values::parse_duration(s).map_err(fail)?),
             None => None,
         };
-        let started = match f.started_at.filter(|s| !s.trim().is_empty()) {
+        let started = match f.started_at.filter(|s| !hygiene::trim(s).is_empty()) {
             Some(s) => Some(
                 values::parse_timestamp_ms(s)
                     .map_err(|m| fail(format!("field \"started_at\": {m}")))?,
             ),
             None => None,
         };
-        let submitted = match f.submitted_at.filter(|s| !s.trim().is_empty()) {
+        let submitted = match f.submitted_at.filter(|s| !hygiene::trim(s).is_empty()) {
             Some(s) => Some(
                 values::parse_timestamp_ms(s)
                     .map_err(|m| fail(format!("field \"submitted_at\": {m}")))?,
@@ -341,7 +341,7 @@ impl<'o> RecordSink<'o> {
             (Some(s), Some(e)) if e >= s => Some((e - s) as f32 / 1000.0),
             _ => None,
         });
-        let is_gold = match f.is_gold.map(str::trim).filter(|s| !s.is_empty()) {
+        let is_gold = match f.is_gold.map(hygiene::trim).filter(|s| !s.is_empty()) {
             Some(s) => {
                 values::parse_bool(s).map_err(|m| fail(format!("field \"is_gold\": {m}")))?
             }

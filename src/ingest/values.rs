@@ -9,6 +9,9 @@ use crate::dataset::Level;
 
 /// A duration in seconds: a finite number >= 0 that fits an f32.
 pub fn parse_duration(s: &str) -> Result<f32, String> {
+    if let Some(v) = fast_decimal(s) {
+        return Ok(v as f32);
+    }
     let expected = "field \"duration_s\": expected a number of seconds >= 0";
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 && v <= f32::MAX as f64 => Ok(v as f32),
@@ -17,9 +20,37 @@ pub fn parse_duration(s: &str) -> Result<f32, String> {
     }
 }
 
+/// The common shape `digits[.digits]` with at most 15 digits, by hand; `None` for anything
+/// else. Such a number is `m / 10^k` with `m < 2^53` and `k <= 15`, both exact in an f64,
+/// and IEEE division rounds correctly, so the result is exactly what `str::parse` (which
+/// rounds correctly too) gives.
+fn fast_decimal(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 16 {
+        return None;
+    }
+    let (mut mantissa, mut fraction_digits, mut point) = (0u64, 0usize, false);
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                fraction_digits += usize::from(point);
+            }
+            // A point between digits only (`5.` and `.5` go to the full parser).
+            b'.' if !point && i > 0 && i + 1 < b.len() => point = true,
+            _ => return None,
+        }
+    }
+    let digits = b.len() - usize::from(point);
+    (digits <= 15).then(|| mantissa as f64 / POW10[fraction_digits])
+}
+
 /// An RFC 3339 timestamp as Unix milliseconds; a value without an offset is read as UTC.
 pub fn parse_timestamp_ms(s: &str) -> Result<i64, String> {
-    let s = s.trim();
+    let s = super::hygiene::trim(s);
     if let Some(ms) = fast_timestamp_ms(s) {
         return Ok(ms);
     }
@@ -205,6 +236,58 @@ mod tests {
                 );
                 assert_eq!(fast_timestamp_ms(&s), full(&s), "{s}");
             }
+        }
+    }
+
+    #[test]
+    fn fast_decimals_equal_the_full_parser() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let full = |s: &str| s.parse::<f64>().ok();
+        let mut fast_taken = 0;
+        for _ in 0..200_000 {
+            let digits = rng.random_range(1..=16);
+            let mut s: String = (0..digits)
+                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+                .collect();
+            if rng.random_range(0..4) > 0 {
+                let at = rng.random_range(0..=s.len());
+                s.insert(at, '.');
+            }
+            let fast = fast_decimal(&s);
+            if fast.is_some() {
+                fast_taken += 1;
+                assert_eq!(fast.map(f64::to_bits), full(&s).map(f64::to_bits), "{s}");
+            }
+            assert_eq!(
+                parse_duration(&s).ok().map(f32::to_bits),
+                full(&s).map(|v| (v as f32).to_bits()),
+                "{s}"
+            );
+        }
+        assert!(fast_taken > 100_000);
+        for s in [
+            "8.252",
+            "17.217",
+            "0.1",
+            "999999999999999",
+            "0.00000000000001",
+        ] {
+            assert_eq!(fast_decimal(s), full(s), "{s}");
+        }
+        for s in [
+            "",
+            ".",
+            "5.",
+            ".5",
+            "1.2.3",
+            "-1",
+            "+1",
+            " 1",
+            "1e3",
+            "1234567890123456",
+        ] {
+            assert_eq!(fast_decimal(s), None, "{s:?}");
         }
     }
 
