@@ -329,7 +329,6 @@ impl Sums {
         W: Width,
         F: Fn(usize, &mut W::Row, &mut W::Row) -> f64 + Sync,
     {
-        let k = width.k();
         let len = self.acc.len();
         let bounds = &self.bounds;
         let partial: Vec<ItemStats<W>> = self
@@ -337,6 +336,9 @@ impl Sums {
             .par_chunks_mut(len)
             .enumerate()
             .map(|(part, table)| {
+                // Taken here, not captured: a captured `k` is read from memory at run time,
+                // while `width.k()` is a constant for `Fixed` widths.
+                let k = width.k();
                 table.fill(0.0);
                 let mut st = ItemStats::new(width);
                 let (mut row, mut tmp) = (width.zeros(), width.zeros());

@@ -524,3 +524,52 @@ fn fixed_and_dynamic_label_counts_fit_the_same_bits() {
     check::<3>(11);
     check::<5>(12);
 }
+
+/// Manual benchmark, CPU time of one Dawid-Skene fit on one thread, specialised and dynamic
+/// (CPU time, not wall: robust on a busy machine). Run with
+/// `LABELAUDIT_EM_BENCH=dir cargo test --release em_cpu_time -- --ignored --nocapture`,
+/// `dir` holding `annotations.csv` and `gold.csv`.
+#[test]
+#[ignore]
+fn em_cpu_time() {
+    let dir = std::path::PathBuf::from(std::env::var("LABELAUDIT_EM_BENCH").unwrap());
+    let ingest_opts = crate::ingest::IngestOptions {
+        gold_file: Some(dir.join("gold.csv")),
+        ..Default::default()
+    };
+    let loaded = crate::ingest::load(&[dir.join("annotations.csv")], &ingest_opts).unwrap();
+    let p = Problem::new(&loaded.dataset, true);
+    let o = ConsensusOptions {
+        use_gold: true,
+        ..opts(Method::DawidSkene)
+    };
+    // Nanoseconds this thread has run (the pool's only worker runs all the parallel work).
+    let cpu_ns = || -> u64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+        stat.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut m_step = |p: &Problem, rows: &em::Rows, acc: &[f64], log_err: &mut [f64]| {
+        dawid_skene::m_step(p, &rows.block_lens(p.k), acc, log_err)
+    };
+    for round in 0..3 {
+        let (fixed, dynamic) = pool.install(|| {
+            let t0 = cpu_ns();
+            let a = em::fit(&p, &o, &mut m_step);
+            let t1 = cpu_ns();
+            let b = em::fit_in(em::Dynamic(p.k), &p, &o, &mut m_step);
+            let t2 = cpu_ns();
+            assert_eq!(bits(&a.post), bits(&b.post));
+            (t1 - t0, t2 - t1)
+        });
+        eprintln!(
+            "round {round}: k = {}, fit {:.3} s, dynamic {:.3} s (CPU)",
+            p.k,
+            fixed as f64 * 1e-9,
+            dynamic as f64 * 1e-9
+        );
+    }
+}
