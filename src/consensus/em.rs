@@ -190,11 +190,7 @@ pub(crate) fn fit_in<W: Width>(
         parts: vec![0.0; n_parts * len],
         acc: vec![0.0; len],
     };
-    sums.pass(width, p, &fit.rows, |item, row, _| {
-        row.as_mut()
-            .copy_from_slice(&post[item * k..(item + 1) * k]);
-        0.0
-    });
+    sums.pass(width, p, &fit.rows, &Shares { width, post: &post });
     m_step(p, &fit.rows, &sums.acc, &mut fit.log_err);
     // The error rates and log priors the last E-step used, to write its posteriors at the end.
     let mut used_err = vec![0.0; len];
@@ -202,18 +198,14 @@ pub(crate) fn fit_in<W: Width>(
     let mut loss = f64::NEG_INFINITY;
     for iteration in 0..opts.max_iter {
         let log_prior: Vec<f64> = priors.iter().map(|&v| v.max(EPS).ln()).collect();
-        let stats = sums.pass(width, p, &fit.rows, |item, row, tmp| {
-            item_posterior(
-                width,
-                p,
-                &fit.rows,
-                &fit.log_err,
-                &log_prior,
-                item,
-                row,
-                tmp,
-            )
-        });
+        let e_step = EStep {
+            width,
+            p,
+            rows: &fit.rows,
+            log_err: &fit.log_err,
+            log_prior: &log_prior,
+        };
+        let stats = sums.pass(width, p, &fit.rows, &e_step);
         priors = stats.sum.as_ref().iter().map(|s| s / n_active).collect();
         std::mem::swap(&mut fit.log_err, &mut used_err);
         used_prior = Some(log_prior);
@@ -236,6 +228,13 @@ pub(crate) fn fit_in<W: Width>(
     }
     drop(sums);
     if let Some(log_prior) = used_prior {
+        let e_step = EStep {
+            width,
+            p,
+            rows: &fit.rows,
+            log_err: &used_err,
+            log_prior: &log_prior,
+        };
         post.par_chunks_mut(ITEM_CHUNK * k)
             .enumerate()
             .for_each(|(chunk, block)| {
@@ -243,8 +242,8 @@ pub(crate) fn fit_in<W: Width>(
                 for (j, out) in block.chunks_mut(k).enumerate() {
                     let item = chunk * ITEM_CHUNK + j;
                     if !p.ds.item_range(item).is_empty() {
-                        let (rows, err) = (&fit.rows, &used_err);
-                        item_posterior(width, p, rows, err, &log_prior, item, &mut row, &mut tmp);
+                        e_step.load(item, &mut row);
+                        e_step.finish(item, &mut row, &mut tmp);
                         out.copy_from_slice(row.as_ref());
                     }
                 }
@@ -256,57 +255,98 @@ pub(crate) fn fit_in<W: Width>(
     fit
 }
 
-/// Posterior of one item's true label given log priors and log error rates; gold items are
-/// clamped. Returns the item's entropy −Σ_k p·ln p, with p floored at EPS (crowd-kit clips
-/// before the log). `tmp` is scratch of length k. Used by the fused pass and for the final
-/// posteriors, so both agree bit for bit.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn item_posterior<W: Width>(
+/// How a pass makes each item's posterior row, in two steps: `load` does the item's memory
+/// reads, `finish` the arithmetic that follows. The pass loads the next item before it
+/// finishes the current one, so the random reads of error rows overlap the exp calls.
+trait ItemRows<W: Width>: Sync {
+    /// Read what `item`'s row needs into `row`.
+    fn load(&self, item: usize, row: &mut W::Row);
+    /// Turn the loaded `row` into `item`'s posterior; returns its entropy (`tmp`: scratch).
+    fn finish(&self, item: usize, row: &mut W::Row, tmp: &mut W::Row) -> f64;
+}
+
+/// The rows of the first pass: majority-vote shares, as they are (entropy unused).
+struct Shares<'s, W> {
     width: W,
-    p: &Problem,
-    rows: &Rows,
-    log_err: &[f64],
-    log_prior: &[f64],
-    item: usize,
-    row: &mut W::Row,
-    tmp: &mut W::Row,
-) -> f64 {
-    let k = width.k();
-    let (row, tmp) = (row.as_mut(), tmp.as_mut());
-    // The floored term, the value `q * q.ln()` has at q = EPS.
-    let eps_term = EPS * EPS.ln();
-    let gold = p.gold[item];
-    if gold != NO_LABEL {
-        row.fill(0.0);
-        row[gold as usize] = 1.0;
-        // k − 1 floored zeros; the 1 adds nothing.
-        return -((k - 1) as f64) * eps_term;
+    post: &'s [f64],
+}
+
+impl<W: Width> ItemRows<W> for Shares<'_, W> {
+    #[inline(always)]
+    fn load(&self, item: usize, row: &mut W::Row) {
+        let k = self.width.k();
+        row.as_mut().copy_from_slice(&self.post[item * k..][..k]);
     }
-    row.copy_from_slice(&log_prior[..k]);
-    for &r in &rows.pos_row[p.ds.item_range(item)] {
-        let r = r as usize;
-        for (v, e) in row.iter_mut().zip(&log_err[r * k..][..k]) {
-            *v += e;
+
+    #[inline(always)]
+    fn finish(&self, _: usize, _: &mut W::Row, _: &mut W::Row) -> f64 {
+        0.0
+    }
+}
+
+/// The E-step: posterior of each item's true label given log priors and log error rates;
+/// gold items are clamped. Used by the fused pass and for the final posteriors, so both
+/// agree bit for bit.
+struct EStep<'s, W> {
+    width: W,
+    p: &'s Problem<'s>,
+    rows: &'s Rows,
+    log_err: &'s [f64],
+    log_prior: &'s [f64],
+}
+
+impl<W: Width> ItemRows<W> for EStep<'_, W> {
+    /// Unnormalised log posterior: log prior plus the log error rows of the annotations
+    /// (nothing for gold items).
+    #[inline(always)]
+    fn load(&self, item: usize, row: &mut W::Row) {
+        let (k, p) = (self.width.k(), self.p);
+        if p.gold[item] != NO_LABEL {
+            return;
+        }
+        let row = row.as_mut();
+        row.copy_from_slice(&self.log_prior[..k]);
+        for &r in &self.rows.pos_row[p.ds.item_range(item)] {
+            let r = r as usize;
+            for (v, e) in row.iter_mut().zip(&self.log_err[r * k..][..k]) {
+                *v += e;
+            }
         }
     }
-    // Max-shifted softmax, so long items do not underflow.
-    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut z = 0.0;
-    for (v, d) in row.iter_mut().zip(tmp.iter_mut()) {
-        *d = *v - max;
-        // exp(0) = 1 exactly: the maximum needs no call.
-        *v = if *d == 0.0 { 1.0 } else { d.exp() };
-        z += *v;
+
+    /// Normalise; the entropy is −Σ_k p·ln p, with p floored at EPS (crowd-kit clips before
+    /// the log).
+    #[inline(always)]
+    fn finish(&self, item: usize, row: &mut W::Row, tmp: &mut W::Row) -> f64 {
+        let k = self.width.k();
+        let (row, tmp) = (row.as_mut(), tmp.as_mut());
+        // The floored term, the value `q * q.ln()` has at q = EPS.
+        let eps_term = EPS * EPS.ln();
+        let gold = self.p.gold[item];
+        if gold != NO_LABEL {
+            row.fill(0.0);
+            row[gold as usize] = 1.0;
+            // k − 1 floored zeros; the 1 adds nothing.
+            return -((k - 1) as f64) * eps_term;
+        }
+        // Max-shifted softmax, so long items do not underflow.
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut z = 0.0;
+        for (v, d) in row.iter_mut().zip(tmp.iter_mut()) {
+            *d = *v - max;
+            // exp(0) = 1 exactly: the maximum needs no call.
+            *v = if *d == 0.0 { 1.0 } else { d.exp() };
+            z += *v;
+        }
+        // ln p = d − ln z: one log per item instead of one per label.
+        let log_z = z.ln();
+        let mut entropy = 0.0;
+        for (v, d) in row.iter_mut().zip(tmp.iter()) {
+            *v /= z;
+            entropy -= if *v > EPS { *v * (d - log_z) } else { eps_term };
+        }
+        entropy
     }
-    // ln p = d − ln z: one log per item instead of one per label.
-    let log_z = z.ln();
-    let mut entropy = 0.0;
-    for (v, d) in row.iter_mut().zip(tmp.iter()) {
-        *v /= z;
-        entropy -= if *v > EPS { *v * (d - log_z) } else { eps_term };
-    }
-    entropy
 }
 
 /// The per-row posterior sums of one pass, with their per-range tables (kept between
@@ -321,14 +361,16 @@ struct Sums {
 }
 
 impl Sums {
-    /// One pass over items: `fill(item, row, scratch)` gives each item's posterior row (and
-    /// returns its entropy), which is added into `acc[row of the annotation]` for each of the
-    /// item's annotations. Returns the item sums.
-    fn pass<W, F>(&mut self, width: W, p: &Problem, rows: &Rows, fill: F) -> ItemStats<W>
-    where
-        W: Width,
-        F: Fn(usize, &mut W::Row, &mut W::Row) -> f64 + Sync,
-    {
+    /// One pass over items: `source` gives each item's posterior row (and its entropy),
+    /// which is added into `acc[row of the annotation]` for each of the item's annotations.
+    /// Returns the item sums.
+    fn pass<W: Width>(
+        &mut self,
+        width: W,
+        p: &Problem,
+        rows: &Rows,
+        source: &impl ItemRows<W>,
+    ) -> ItemStats<W> {
         let len = self.acc.len();
         let bounds = &self.bounds;
         let partial: Vec<ItemStats<W>> = self
@@ -341,13 +383,22 @@ impl Sums {
                 let k = width.k();
                 table.fill(0.0);
                 let mut st = ItemStats::new(width);
-                let (mut row, mut tmp) = (width.zeros(), width.zeros());
-                for item in bounds[part]..bounds[part + 1] {
-                    let range = p.ds.item_range(item);
-                    if range.is_empty() {
-                        continue;
+                let mut items =
+                    (bounds[part]..bounds[part + 1]).filter(|&i| !p.ds.item_range(i).is_empty());
+                // `row` is finished while `next` is loaded.
+                let (mut row, mut next, mut tmp) = (width.zeros(), width.zeros(), width.zeros());
+                let mut pending = items.next();
+                if let Some(item) = pending {
+                    source.load(item, &mut next);
+                }
+                while let Some(item) = pending {
+                    std::mem::swap(&mut row, &mut next);
+                    pending = items.next();
+                    if let Some(following) = pending {
+                        source.load(following, &mut next);
                     }
-                    st.entropy += fill(item, &mut row, &mut tmp);
+                    st.entropy += source.finish(item, &mut row, &mut tmp);
+                    let range = p.ds.item_range(item);
                     let row = row.as_ref();
                     st.add_row(row, range.len() as f64);
                     for &r in &rows.pos_row[range] {
