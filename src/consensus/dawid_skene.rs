@@ -60,7 +60,7 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
 
 /// Full-confusion M-step: counts[row][true] = Σ posteriors of the annotations in the row
 /// (`acc`), floored at EPS, normalised over the annotator's rows for each true label.
-fn m_step(p: &Problem, lens: &[usize], acc: &[f64], log_err: &mut [f64]) -> f64 {
+pub(super) fn m_step(p: &Problem, lens: &[usize], acc: &[f64], log_err: &mut [f64]) -> f64 {
     log_err.copy_from_slice(acc);
     let joint: Vec<f64> = split_lengths(log_err, lens)
         .into_par_iter()

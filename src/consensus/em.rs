@@ -99,7 +99,65 @@ const ACC_BUDGET: usize = 32 << 20;
 
 /// Run EM from majority-vote shares. `m_step` decides the error model.
 pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> EmFit {
-    let k = p.k;
+    match p.k {
+        2 => fit_in(Fixed::<2>, p, opts, m_step),
+        3 => fit_in(Fixed::<3>, p, opts, m_step),
+        4 => fit_in(Fixed::<4>, p, opts, m_step),
+        5 => fit_in(Fixed::<5>, p, opts, m_step),
+        6 => fit_in(Fixed::<6>, p, opts, m_step),
+        7 => fit_in(Fixed::<7>, p, opts, m_step),
+        8 => fit_in(Fixed::<8>, p, opts, m_step),
+        k => fit_in(Dynamic(k), p, opts, m_step),
+    }
+}
+
+/// The number of labels `k`: a compile-time constant for small label spaces, so that the
+/// per-label loops of the E-step are unrolled and free of bounds checks, or a runtime value.
+/// Both run the same operations in the same order, so their results are bit-identical.
+pub(crate) trait Width: Copy + Send + Sync {
+    /// A `k`-vector (posterior row, scratch, per-label sums).
+    type Row: AsRef<[f64]> + AsMut<[f64]> + Send;
+    fn k(self) -> usize;
+    fn zeros(self) -> Self::Row;
+}
+
+/// `k` known at compile time.
+#[derive(Clone, Copy)]
+pub(crate) struct Fixed<const K: usize>;
+
+impl<const K: usize> Width for Fixed<K> {
+    type Row = [f64; K];
+    fn k(self) -> usize {
+        K
+    }
+    fn zeros(self) -> [f64; K] {
+        [0.0; K]
+    }
+}
+
+/// `k` known at run time only (any label space).
+#[derive(Clone, Copy)]
+pub(crate) struct Dynamic(pub usize);
+
+impl Width for Dynamic {
+    type Row = Vec<f64>;
+    fn k(self) -> usize {
+        self.0
+    }
+    fn zeros(self) -> Vec<f64> {
+        vec![0.0; self.0]
+    }
+}
+
+/// [`fit`] with the label count given as `width` (`width.k()` must equal `p.k`).
+pub(crate) fn fit_in<W: Width>(
+    width: W,
+    p: &Problem,
+    opts: &ConsensusOptions,
+    m_step: &mut MStep,
+) -> EmFit {
+    let k = width.k();
+    debug_assert_eq!(k, p.k);
     let rows = Rows::build(p);
     let (mut post, _, _) = majority::vote_shares(p);
     let n_active = p.n_active.max(1) as f64;
@@ -132,10 +190,7 @@ pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> E
         parts: vec![0.0; n_parts * len],
         acc: vec![0.0; len],
     };
-    sums.pass(p, &fit.rows, |item, row, _| {
-        row.copy_from_slice(&post[item * k..(item + 1) * k]);
-        0.0
-    });
+    sums.pass(width, p, &fit.rows, &Shares { width, post: &post });
     m_step(p, &fit.rows, &sums.acc, &mut fit.log_err);
     // The error rates and log priors the last E-step used, to write its posteriors at the end.
     let mut used_err = vec![0.0; len];
@@ -143,16 +198,22 @@ pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> E
     let mut loss = f64::NEG_INFINITY;
     for iteration in 0..opts.max_iter {
         let log_prior: Vec<f64> = priors.iter().map(|&v| v.max(EPS).ln()).collect();
-        let stats = sums.pass(p, &fit.rows, |item, row, tmp| {
-            item_posterior(p, &fit.rows, &fit.log_err, &log_prior, item, row, tmp)
-        });
-        priors = stats.sum.iter().map(|s| s / n_active).collect();
+        let e_step = EStep {
+            width,
+            p,
+            rows: &fit.rows,
+            log_err: &fit.log_err,
+            log_prior: &log_prior,
+        };
+        let stats = sums.pass(width, p, &fit.rows, &e_step);
+        priors = stats.sum.as_ref().iter().map(|s| s / n_active).collect();
         std::mem::swap(&mut fit.log_err, &mut used_err);
         used_prior = Some(log_prior);
         let joint = m_step(p, &fit.rows, &sums.acc, &mut fit.log_err);
         // crowd-kit's `_evidence_lower_bound`: every annotation row carries log prior too.
         let prior_term: f64 = stats
             .weighted
+            .as_ref()
             .iter()
             .zip(&priors)
             .map(|(w, &pi)| w * pi.max(EPS).ln())
@@ -167,14 +228,23 @@ pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> E
     }
     drop(sums);
     if let Some(log_prior) = used_prior {
+        let e_step = EStep {
+            width,
+            p,
+            rows: &fit.rows,
+            log_err: &used_err,
+            log_prior: &log_prior,
+        };
         post.par_chunks_mut(ITEM_CHUNK * k)
             .enumerate()
             .for_each(|(chunk, block)| {
-                let mut tmp = vec![0.0; k];
-                for (j, row) in block.chunks_mut(k).enumerate() {
+                let (mut row, mut tmp) = (width.zeros(), width.zeros());
+                for (j, out) in block.chunks_mut(k).enumerate() {
                     let item = chunk * ITEM_CHUNK + j;
                     if !p.ds.item_range(item).is_empty() {
-                        item_posterior(p, &fit.rows, &used_err, &log_prior, item, row, &mut tmp);
+                        e_step.load(item, &mut row);
+                        e_step.finish(item, &mut row, &mut tmp);
+                        out.copy_from_slice(row.as_ref());
                     }
                 }
             });
@@ -185,53 +255,98 @@ pub(crate) fn fit(p: &Problem, opts: &ConsensusOptions, m_step: &mut MStep) -> E
     fit
 }
 
-/// Posterior of one item's true label given log priors and log error rates; gold items are
-/// clamped. Returns the item's entropy −Σ_k p·ln p, with p floored at EPS (crowd-kit clips
-/// before the log). `tmp` is scratch of length k. Used by the fused pass and for the final
-/// posteriors, so both agree bit for bit.
-fn item_posterior(
-    p: &Problem,
-    rows: &Rows,
-    log_err: &[f64],
-    log_prior: &[f64],
-    item: usize,
-    row: &mut [f64],
-    tmp: &mut [f64],
-) -> f64 {
-    let k = p.k;
-    // The floored term, the value `q * q.ln()` has at q = EPS.
-    let eps_term = EPS * EPS.ln();
-    let gold = p.gold[item];
-    if gold != NO_LABEL {
-        row.fill(0.0);
-        row[gold as usize] = 1.0;
-        // k − 1 floored zeros; the 1 adds nothing.
-        return -((k - 1) as f64) * eps_term;
+/// How a pass makes each item's posterior row, in two steps: `load` does the item's memory
+/// reads, `finish` the arithmetic that follows. The pass loads the next item before it
+/// finishes the current one, so the random reads of error rows overlap the exp calls.
+trait ItemRows<W: Width>: Sync {
+    /// Read what `item`'s row needs into `row`.
+    fn load(&self, item: usize, row: &mut W::Row);
+    /// Turn the loaded `row` into `item`'s posterior; returns its entropy (`tmp`: scratch).
+    fn finish(&self, item: usize, row: &mut W::Row, tmp: &mut W::Row) -> f64;
+}
+
+/// The rows of the first pass: majority-vote shares, as they are (entropy unused).
+struct Shares<'s, W> {
+    width: W,
+    post: &'s [f64],
+}
+
+impl<W: Width> ItemRows<W> for Shares<'_, W> {
+    #[inline(always)]
+    fn load(&self, item: usize, row: &mut W::Row) {
+        let k = self.width.k();
+        row.as_mut().copy_from_slice(&self.post[item * k..][..k]);
     }
-    row.copy_from_slice(log_prior);
-    for &r in &rows.pos_row[p.ds.item_range(item)] {
-        let r = r as usize;
-        for (v, e) in row.iter_mut().zip(&log_err[r * k..(r + 1) * k]) {
-            *v += e;
+
+    #[inline(always)]
+    fn finish(&self, _: usize, _: &mut W::Row, _: &mut W::Row) -> f64 {
+        0.0
+    }
+}
+
+/// The E-step: posterior of each item's true label given log priors and log error rates;
+/// gold items are clamped. Used by the fused pass and for the final posteriors, so both
+/// agree bit for bit.
+struct EStep<'s, W> {
+    width: W,
+    p: &'s Problem<'s>,
+    rows: &'s Rows,
+    log_err: &'s [f64],
+    log_prior: &'s [f64],
+}
+
+impl<W: Width> ItemRows<W> for EStep<'_, W> {
+    /// Unnormalised log posterior: log prior plus the log error rows of the annotations
+    /// (nothing for gold items).
+    #[inline(always)]
+    fn load(&self, item: usize, row: &mut W::Row) {
+        let (k, p) = (self.width.k(), self.p);
+        if p.gold[item] != NO_LABEL {
+            return;
+        }
+        let row = row.as_mut();
+        row.copy_from_slice(&self.log_prior[..k]);
+        for &r in &self.rows.pos_row[p.ds.item_range(item)] {
+            let r = r as usize;
+            for (v, e) in row.iter_mut().zip(&self.log_err[r * k..][..k]) {
+                *v += e;
+            }
         }
     }
-    // Max-shifted softmax, so long items do not underflow.
-    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut z = 0.0;
-    for (v, d) in row.iter_mut().zip(tmp.iter_mut()) {
-        *d = *v - max;
-        // exp(0) = 1 exactly: the maximum needs no call.
-        *v = if *d == 0.0 { 1.0 } else { d.exp() };
-        z += *v;
+
+    /// Normalise; the entropy is −Σ_k p·ln p, with p floored at EPS (crowd-kit clips before
+    /// the log).
+    #[inline(always)]
+    fn finish(&self, item: usize, row: &mut W::Row, tmp: &mut W::Row) -> f64 {
+        let k = self.width.k();
+        let (row, tmp) = (row.as_mut(), tmp.as_mut());
+        // The floored term, the value `q * q.ln()` has at q = EPS.
+        let eps_term = EPS * EPS.ln();
+        let gold = self.p.gold[item];
+        if gold != NO_LABEL {
+            row.fill(0.0);
+            row[gold as usize] = 1.0;
+            // k − 1 floored zeros; the 1 adds nothing.
+            return -((k - 1) as f64) * eps_term;
+        }
+        // Max-shifted softmax, so long items do not underflow.
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut z = 0.0;
+        for (v, d) in row.iter_mut().zip(tmp.iter_mut()) {
+            *d = *v - max;
+            // exp(0) = 1 exactly: the maximum needs no call.
+            *v = if *d == 0.0 { 1.0 } else { d.exp() };
+            z += *v;
+        }
+        // ln p = d − ln z: one log per item instead of one per label.
+        let log_z = z.ln();
+        let mut entropy = 0.0;
+        for (v, d) in row.iter_mut().zip(tmp.iter()) {
+            *v /= z;
+            entropy -= if *v > EPS { *v * (d - log_z) } else { eps_term };
+        }
+        entropy
     }
-    // ln p = d − ln z: one log per item instead of one per label.
-    let log_z = z.ln();
-    let mut entropy = 0.0;
-    for (v, d) in row.iter_mut().zip(tmp.iter()) {
-        *v /= z;
-        entropy -= if *v > EPS { *v * (d - log_z) } else { eps_term };
-    }
-    entropy
 }
 
 /// The per-row posterior sums of one pass, with their per-range tables (kept between
@@ -246,34 +361,49 @@ struct Sums {
 }
 
 impl Sums {
-    /// One pass over items: `fill(item, row, scratch)` gives each item's posterior row (and
-    /// returns its entropy), which is added into `acc[row of the annotation]` for each of the
-    /// item's annotations. Returns the item sums.
-    fn pass<F>(&mut self, p: &Problem, rows: &Rows, fill: F) -> ItemStats
-    where
-        F: Fn(usize, &mut [f64], &mut [f64]) -> f64 + Sync,
-    {
-        let k = p.k;
+    /// One pass over items: `source` gives each item's posterior row (and its entropy),
+    /// which is added into `acc[row of the annotation]` for each of the item's annotations.
+    /// Returns the item sums.
+    fn pass<W: Width>(
+        &mut self,
+        width: W,
+        p: &Problem,
+        rows: &Rows,
+        source: &impl ItemRows<W>,
+    ) -> ItemStats<W> {
         let len = self.acc.len();
         let bounds = &self.bounds;
-        let partial: Vec<ItemStats> = self
+        let partial: Vec<ItemStats<W>> = self
             .parts
             .par_chunks_mut(len)
             .enumerate()
             .map(|(part, table)| {
+                // Taken here, not captured: a captured `k` is read from memory at run time,
+                // while `width.k()` is a constant for `Fixed` widths.
+                let k = width.k();
                 table.fill(0.0);
-                let mut st = ItemStats::new(k);
-                let (mut row, mut tmp) = (vec![0.0; k], vec![0.0; k]);
-                for item in bounds[part]..bounds[part + 1] {
-                    let range = p.ds.item_range(item);
-                    if range.is_empty() {
-                        continue;
+                let mut st = ItemStats::new(width);
+                let mut items =
+                    (bounds[part]..bounds[part + 1]).filter(|&i| !p.ds.item_range(i).is_empty());
+                // `row` is finished while `next` is loaded.
+                let (mut row, mut next, mut tmp) = (width.zeros(), width.zeros(), width.zeros());
+                let mut pending = items.next();
+                if let Some(item) = pending {
+                    source.load(item, &mut next);
+                }
+                while let Some(item) = pending {
+                    std::mem::swap(&mut row, &mut next);
+                    pending = items.next();
+                    if let Some(following) = pending {
+                        source.load(following, &mut next);
                     }
-                    st.entropy += fill(item, &mut row, &mut tmp);
-                    st.add_row(&row, range.len() as f64);
+                    st.entropy += source.finish(item, &mut row, &mut tmp);
+                    let range = p.ds.item_range(item);
+                    let row = row.as_ref();
+                    st.add_row(row, range.len() as f64);
                     for &r in &rows.pos_row[range] {
                         let r = r as usize;
-                        for (a, &q) in table[r * k..(r + 1) * k].iter_mut().zip(&row) {
+                        for (a, &q) in table[r * k..][..k].iter_mut().zip(row) {
                             *a += q;
                         }
                     }
@@ -293,7 +423,7 @@ impl Sums {
                     }
                 }
             });
-        let mut total = ItemStats::new(k);
+        let mut total = ItemStats::new(width);
         for st in &partial {
             total.add(st);
         }
@@ -302,37 +432,44 @@ impl Sums {
 }
 
 /// Item sums from one E-step.
-struct ItemStats {
+struct ItemStats<W: Width> {
     /// Σ_items posterior, per label.
-    sum: Vec<f64>,
+    sum: W::Row,
     /// Σ_items (annotations on the item) · posterior, per label.
-    weighted: Vec<f64>,
+    weighted: W::Row,
     /// Σ_items −Σ_k p·ln p, with p floored at EPS (crowd-kit clips before the log).
     entropy: f64,
 }
 
-impl ItemStats {
-    fn new(k: usize) -> ItemStats {
+impl<W: Width> ItemStats<W> {
+    fn new(width: W) -> ItemStats<W> {
         ItemStats {
-            sum: vec![0.0; k],
-            weighted: vec![0.0; k],
+            sum: width.zeros(),
+            weighted: width.zeros(),
             entropy: 0.0,
         }
     }
 
     /// Add one item's posterior row; `n` is its number of annotations.
+    #[inline(always)]
     fn add_row(&mut self, row: &[f64], n: f64) {
-        for (c, &q) in row.iter().enumerate() {
-            self.sum[c] += q;
-            self.weighted[c] += n * q;
+        let (sum, weighted) = (self.sum.as_mut(), self.weighted.as_mut());
+        for ((s, w), &q) in sum.iter_mut().zip(weighted.iter_mut()).zip(row) {
+            *s += q;
+            *w += n * q;
         }
     }
 
-    fn add(&mut self, other: &ItemStats) {
-        for (s, o) in self.sum.iter_mut().zip(&other.sum) {
+    fn add(&mut self, other: &ItemStats<W>) {
+        for (s, o) in self.sum.as_mut().iter_mut().zip(other.sum.as_ref()) {
             *s += o;
         }
-        for (s, o) in self.weighted.iter_mut().zip(&other.weighted) {
+        for (s, o) in self
+            .weighted
+            .as_mut()
+            .iter_mut()
+            .zip(other.weighted.as_ref())
+        {
             *s += o;
         }
         self.entropy += other.entropy;

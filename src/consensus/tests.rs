@@ -298,33 +298,33 @@ fn method_names_parse() {
     }
 }
 
-/// Random crowd on 3 labels with gold on every 7th item, annotators that never give some
-/// labels (missing error rows) and a gold item nobody labelled.
-fn gold_crowd(n_items: usize, seed: u64) -> Dataset {
+/// Random crowd on `n_labels` labels with gold on every 7th item, annotators that never give
+/// some labels (missing error rows) and a gold item nobody labelled.
+fn gold_crowd(n_items: usize, n_labels: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let skill: Vec<f64> = (0..30).map(|_| rng.random_range(0.3..0.95)).collect();
     let mut b = DatasetBuilder::default();
     let names: Vec<String> = (0..30).map(|a| format!("w{a}")).collect();
-    let labels = ["0", "1", "2"];
+    let labels: Vec<String> = (0..n_labels).map(|l| l.to_string()).collect();
     for item in 0..n_items {
         let id = item.to_string();
-        let truth = rng.random_range(0..3usize);
+        let truth = rng.random_range(0..n_labels);
         for _ in 0..rng.random_range(1..6) {
             let a = rng.random_range(0..30usize);
             let mut label = if rng.random::<f64>() < skill[a] {
                 truth
             } else {
-                rng.random_range(0..3usize)
+                rng.random_range(0..n_labels)
             };
             // The first ten annotators never give one label.
-            if a < 10 && label == a % 3 {
-                label = (label + 1) % 3;
+            if a < 10 && label == a % n_labels {
+                label = (label + 1) % n_labels;
             }
             b.push(Row {
                 item: &id,
                 annotator: &names[a],
-                label: labels[label],
-                gold: (item % 7 == 0).then_some(labels[truth]),
+                label: &labels[label],
+                gold: (item % 7 == 0).then_some(labels[truth].as_str()),
                 ..Row::default()
             });
         }
@@ -444,7 +444,7 @@ fn unfused_em(p: &Problem, opts: &ConsensusOptions, one_coin: bool) -> (Vec<f64>
 
 #[test]
 fn fused_em_matches_an_unfused_reference() {
-    let ds = gold_crowd(3000, 3);
+    let ds = gold_crowd(3000, 3, 3);
     for method in [Method::DawidSkene, Method::OneCoinDawidSkene] {
         let o = ConsensusOptions {
             use_gold: true,
@@ -495,5 +495,81 @@ fn fused_em_matches_an_unfused_reference() {
         let conf = |c: &Consensus| bits(c.confusion.as_deref().unwrap_or_default());
         assert_eq!(conf(&one), conf(&three));
         assert_eq!(one.iterations, three.iterations);
+    }
+}
+
+/// The E-step specialised to a compile-time label count must do exactly the dynamic path's
+/// arithmetic, in the same order: same posteriors, priors and error rates, bit for bit.
+#[test]
+fn fixed_and_dynamic_label_counts_fit_the_same_bits() {
+    fn check<const K: usize>(seed: u64) {
+        let ds = gold_crowd(2 * ITEM_CHUNK + 77, K, seed);
+        let p = Problem::new(&ds, true);
+        assert_eq!(p.k, K);
+        let o = ConsensusOptions {
+            use_gold: true,
+            ..opts(Method::DawidSkene)
+        };
+        let mut m_step = |p: &Problem, rows: &em::Rows, acc: &[f64], log_err: &mut [f64]| {
+            dawid_skene::m_step(p, &rows.block_lens(p.k), acc, log_err)
+        };
+        let fixed = em::fit_in(em::Fixed::<K>, &p, &o, &mut m_step);
+        let dynamic = em::fit_in(em::Dynamic(K), &p, &o, &mut m_step);
+        assert!(fixed.iterations > 2, "{K}: {}", fixed.iterations);
+        assert_eq!(fixed.iterations, dynamic.iterations, "{K}");
+        assert_eq!(bits(&fixed.post), bits(&dynamic.post), "{K}");
+        assert_eq!(bits(&fixed.priors), bits(&dynamic.priors), "{K}");
+        assert_eq!(bits(&fixed.log_err), bits(&dynamic.log_err), "{K}");
+    }
+    check::<3>(11);
+    check::<5>(12);
+}
+
+/// Manual benchmark, CPU time of one Dawid-Skene fit on one thread, specialised and dynamic
+/// (CPU time, not wall: robust on a busy machine). Run with
+/// `LABELAUDIT_EM_BENCH=dir cargo test --release em_cpu_time -- --ignored --nocapture`,
+/// `dir` holding `annotations.csv` and `gold.csv`.
+#[test]
+#[ignore]
+fn em_cpu_time() {
+    let dir = std::path::PathBuf::from(std::env::var("LABELAUDIT_EM_BENCH").unwrap());
+    let ingest_opts = crate::ingest::IngestOptions {
+        gold_file: Some(dir.join("gold.csv")),
+        ..Default::default()
+    };
+    let loaded = crate::ingest::load(&[dir.join("annotations.csv")], &ingest_opts).unwrap();
+    let p = Problem::new(&loaded.dataset, true);
+    let o = ConsensusOptions {
+        use_gold: true,
+        ..opts(Method::DawidSkene)
+    };
+    // Nanoseconds this thread has run (the pool's only worker runs all the parallel work).
+    let cpu_ns = || -> u64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+        stat.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut m_step = |p: &Problem, rows: &em::Rows, acc: &[f64], log_err: &mut [f64]| {
+        dawid_skene::m_step(p, &rows.block_lens(p.k), acc, log_err)
+    };
+    for round in 0..3 {
+        let (fixed, dynamic) = pool.install(|| {
+            let t0 = cpu_ns();
+            let a = em::fit(&p, &o, &mut m_step);
+            let t1 = cpu_ns();
+            let b = em::fit_in(em::Dynamic(p.k), &p, &o, &mut m_step);
+            let t2 = cpu_ns();
+            assert_eq!(bits(&a.post), bits(&b.post));
+            (t1 - t0, t2 - t1)
+        });
+        eprintln!(
+            "round {round}: k = {}, fit {:.3} s, dynamic {:.3} s (CPU)",
+            p.k,
+            fixed as f64 * 1e-9,
+            dynamic as f64 * 1e-9
+        );
     }
 }
