@@ -95,18 +95,11 @@ pub(super) fn pairs_sharing<I: Iterator<Item = Range<usize>>>(
     items: impl Fn(usize) -> I + Sync,
 ) -> Vec<((u32, u32), u32)> {
     let n_ann = ds.n_annotators();
-    // Annotators by their first item: those processed at about the same time then read
-    // the same region of the annotation columns, which stays in cache. Results go back to
-    // annotator order.
-    let mut order: Vec<(usize, usize)> = (0..n_ann)
-        .filter_map(|a| items(a).next().map(|first| (first.start, a)))
-        .collect();
-    order.sort_unstable();
-    let found: Vec<(usize, SharedCounts)> = order
+    let per_annotator: Vec<SharedCounts> = (0..n_ann)
         .into_par_iter()
         .map_init(
             || (vec![0u32; n_ann], Vec::new()),
-            |(count, touched), (_, a)| {
+            |(count, touched), a| {
                 touched.clear();
                 for r in items(a).filter(|r| r.len() <= max_per_item) {
                     for &b in &ds.annotator[r] {
@@ -127,14 +120,10 @@ pub(super) fn pairs_sharing<I: Iterator<Item = Range<usize>>>(
                     }
                 }
                 out.sort_unstable();
-                (a, out)
+                out
             },
         )
         .collect();
-    let mut per_annotator: Vec<SharedCounts> = vec![Vec::new(); n_ann];
-    for (a, pairs) in found {
-        per_annotator[a] = pairs;
-    }
     per_annotator.into_iter().flatten().collect()
 }
 
