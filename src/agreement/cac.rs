@@ -10,6 +10,8 @@
 //! κ_i = (n/n₂)(p_a,i − p_e·[r_i ≥ 2])/(1 − p_e) and κ*_i = κ_i − 2(1 − κ)(p_e,i − p_e)/(1 − p_e)
 //! (sampling of subjects only, finite-population factor f = 0).
 
+use rayon::prelude::*;
+
 use super::{Estimate, Ratings};
 
 /// Threshold below which 1 − p_e counts as zero (chance agreement is certain).
@@ -29,20 +31,19 @@ pub(crate) struct Base {
     pub pi: Vec<f64>,
 }
 
-/// p_a and π for weights `w` (row-major q × q).
+/// p_a and π for weights `w` (row-major q × q). Every coefficient with the same weights
+/// reads the same `Base`: compute it once per weight matrix.
 pub(crate) fn base(r: &Ratings, w: &[f64]) -> Base {
     let (n, q) = (r.n(), r.q);
-    let mut pi = vec![0.0; q];
-    let mut pa_i = vec![0.0; n];
-    let mut n2 = 0usize;
-    let mut pa_sum = 0.0;
-    for i in 0..n {
-        let item = r.item(i);
-        let ri = f64::from(r.r[i]);
-        for &(k, x) in item {
-            pi[k as usize] += f64::from(x) / ri;
-        }
-        if r.r[i] >= 2 {
+    // The per-item agreement in parallel; the sums below stay sequential, in item order.
+    let pa_i: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if r.r[i] < 2 {
+                return 0.0;
+            }
+            let item = r.item(i);
+            let ri = f64::from(r.r[i]);
             let mut sum_q = 0.0;
             for &(k, xk) in item {
                 let wx: f64 = item
@@ -51,7 +52,18 @@ pub(crate) fn base(r: &Ratings, w: &[f64]) -> Base {
                     .sum();
                 sum_q += f64::from(xk) * (wx - 1.0);
             }
-            pa_i[i] = sum_q / (ri * (ri - 1.0));
+            sum_q / (ri * (ri - 1.0))
+        })
+        .collect();
+    let mut pi = vec![0.0; q];
+    let mut n2 = 0usize;
+    let mut pa_sum = 0.0;
+    for i in 0..n {
+        let ri = f64::from(r.r[i]);
+        for &(k, x) in r.item(i) {
+            pi[k as usize] += f64::from(x) / ri;
+        }
+        if r.r[i] >= 2 {
             pa_sum += pa_i[i];
             n2 += 1;
         }
@@ -91,11 +103,12 @@ pub(crate) fn linearised_se(terms: impl Iterator<Item = f64>, c: f64, n: usize) 
 
 /// Coefficient (p_a − p_e)/(1 − p_e) with the general per-item chance term `pe_i`.
 /// `pe_i = None` means p_e is fixed (Brennan-Prediger): no chance-term correction.
+/// The per-item terms are computed in parallel and summed in item order.
 pub(crate) fn chance_corrected(
     b: &Base,
     r: &Ratings,
     pe: f64,
-    pe_i: Option<&dyn Fn(usize) -> f64>,
+    pe_i: Option<&(dyn Fn(usize) -> f64 + Sync)>,
 ) -> Estimate {
     if 1.0 - pe < PE_EPS {
         let mut e = Estimate::undefined(b.n, "chance agreement p_e is 1");
@@ -105,15 +118,18 @@ pub(crate) fn chance_corrected(
     }
     let coef = (b.pa - pe) / (1.0 - pe);
     let scale = b.n as f64 / b.n2 as f64;
-    let terms = (0..b.n).map(|i| {
-        let has2 = if r.r[i] >= 2 { 1.0 } else { 0.0 };
-        let k_i = scale * (b.pa_i[i] - pe * has2) / (1.0 - pe);
-        match pe_i {
-            Some(f) => k_i - 2.0 * (1.0 - coef) * (f(i) - pe) / (1.0 - pe),
-            None => k_i,
-        }
-    });
-    let se = linearised_se(terms, coef, b.n);
+    let terms: Vec<f64> = (0..b.n)
+        .into_par_iter()
+        .map(|i| {
+            let has2 = if r.r[i] >= 2 { 1.0 } else { 0.0 };
+            let k_i = scale * (b.pa_i[i] - pe * has2) / (1.0 - pe);
+            match pe_i {
+                Some(f) => k_i - 2.0 * (1.0 - coef) * (f(i) - pe) / (1.0 - pe),
+                None => k_i,
+            }
+        })
+        .collect();
+    let se = linearised_se(terms.into_iter(), coef, b.n);
     let mut e = Estimate::value(coef, b.n).with_t_inference(se, b.n);
     e.pa = Some(b.pa);
     e.pe = Some(pe);
@@ -121,8 +137,7 @@ pub(crate) fn chance_corrected(
 }
 
 /// Pairwise percent agreement p_a (weighted by `w`) with Gwet's SE (R `pa.coeff.raw`).
-pub fn percent_agreement(r: &Ratings, w: &[f64]) -> Estimate {
-    let b = base(r, w);
+pub fn percent_agreement(b: &Base) -> Estimate {
     if b.n2 == 0 {
         return Estimate::undefined(b.n, "no item has two or more ratings");
     }
@@ -134,9 +149,8 @@ pub fn percent_agreement(r: &Ratings, w: &[f64]) -> Estimate {
 }
 
 /// Fleiss' generalised kappa (Fleiss 1971; weighted and with missing ratings as irrCAC).
-pub fn fleiss(r: &Ratings, w: &[f64]) -> Estimate {
-    let b = base(r, w);
-    if let Some(why) = precheck(r, &b) {
+pub fn fleiss(r: &Ratings, w: &[f64], b: &Base) -> Estimate {
+    if let Some(why) = precheck(r, b) {
         return Estimate::undefined(b.n, why);
     }
     let q = r.q;
@@ -157,13 +171,12 @@ pub fn fleiss(r: &Ratings, w: &[f64]) -> Estimate {
             .sum();
         s / f64::from(r.r[i])
     };
-    chance_corrected(&b, r, pe, Some(&pe_i))
+    chance_corrected(b, r, pe, Some(&pe_i))
 }
 
 /// Gwet's AC1 (identity weights) or AC2 (other weights).
-pub fn gwet(r: &Ratings, w: &[f64]) -> Estimate {
-    let b = base(r, w);
-    if let Some(why) = precheck(r, &b) {
+pub fn gwet(r: &Ratings, w: &[f64], b: &Base) -> Estimate {
+    if let Some(why) = precheck(r, b) {
         return Estimate::undefined(b.n, why);
     }
     let q = r.q as f64;
@@ -177,17 +190,16 @@ pub fn gwet(r: &Ratings, w: &[f64]) -> Estimate {
             .sum();
         t_w * s / f64::from(r.r[i])
     };
-    chance_corrected(&b, r, pe, Some(&pe_i))
+    chance_corrected(b, r, pe, Some(&pe_i))
 }
 
 /// Brennan-Prediger (1981): p_e = Σ w_kl / q², fixed.
-pub fn brennan_prediger(r: &Ratings, w: &[f64]) -> Estimate {
-    let b = base(r, w);
-    if let Some(why) = precheck(r, &b) {
+pub fn brennan_prediger(r: &Ratings, w: &[f64], b: &Base) -> Estimate {
+    if let Some(why) = precheck(r, b) {
         return Estimate::undefined(b.n, why);
     }
     let pe = w.iter().sum::<f64>() / (r.q * r.q) as f64;
-    chance_corrected(&b, r, pe, None)
+    chance_corrected(b, r, pe, None)
 }
 
 #[cfg(test)]
@@ -211,13 +223,14 @@ mod tests {
             ("2", "b", "y"),
         ]);
         let w = weights::identity(2);
-        let f = fleiss(&r, &w);
+        let b = base(&r, &w);
+        let f = fleiss(&r, &w, &b);
         assert!((f.value.unwrap() + 1.0 / 3.0).abs() < 1e-15);
-        let g = gwet(&r, &w);
+        let g = gwet(&r, &w, &b);
         assert!((g.value.unwrap() - 0.2).abs() < 1e-15);
-        let bp = brennan_prediger(&r, &w);
+        let bp = brennan_prediger(&r, &w, &b);
         assert!((bp.value.unwrap() - 0.0).abs() < 1e-15);
-        assert_eq!(percent_agreement(&r, &w).value, Some(0.5));
+        assert_eq!(percent_agreement(&b).value, Some(0.5));
     }
 
     #[test]
@@ -229,21 +242,24 @@ mod tests {
             ("2", "b", "x"),
         ]);
         let w = weights::identity(1);
-        for e in [fleiss(&r, &w), gwet(&r, &w), brennan_prediger(&r, &w)] {
+        let b = base(&r, &w);
+        for e in [
+            fleiss(&r, &w, &b),
+            gwet(&r, &w, &b),
+            brennan_prediger(&r, &w, &b),
+        ] {
             assert_eq!(e.status, Status::Undefined);
             assert_eq!(e.value, None);
         }
-        assert_eq!(percent_agreement(&r, &w).value, Some(1.0));
+        assert_eq!(percent_agreement(&b).value, Some(1.0));
     }
 
     #[test]
     fn no_pairable_item_is_undefined() {
         let r = ratings(&[("1", "a", "x"), ("2", "b", "y")]);
-        let e = fleiss(&r, &weights::identity(2));
-        assert_eq!(e.status, Status::Undefined);
-        assert_eq!(
-            percent_agreement(&r, &weights::identity(2)).status,
-            Status::Undefined
-        );
+        let w = weights::identity(2);
+        let b = base(&r, &w);
+        assert_eq!(fleiss(&r, &w, &b).status, Status::Undefined);
+        assert_eq!(percent_agreement(&b).status, Status::Undefined);
     }
 }

@@ -10,13 +10,12 @@
 //! did not rate item i; we split it into a per-rater constant (the unrated case) plus a
 //! correction for the raters present, so the cost is O(ratings · q) instead of O(n · raters).
 
-use super::cac::{base, chance_corrected, precheck};
+use super::cac::{chance_corrected, precheck, Base};
 use super::{Estimate, Ratings};
 
 /// Conger's kappa with weights `w` (row-major q × q).
-pub fn conger(r: &Ratings, w: &[f64]) -> Estimate {
-    let b = base(r, w);
-    if let Some(why) = precheck(r, &b) {
+pub fn conger(r: &Ratings, w: &[f64], b: &Base) -> Estimate {
+    if let Some(why) = precheck(r, b) {
         return Estimate::undefined(b.n, why);
     }
     let q = r.q;
@@ -79,11 +78,12 @@ pub fn conger(r: &Ratings, w: &[f64]) -> Estimate {
         }
         s / (rf * (rf - 1.0))
     };
-    chance_corrected(&b, r, pe, Some(&pe_i))
+    chance_corrected(b, r, pe, Some(&pe_i))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::cac::base;
     use super::super::{weights, Ratings, Status};
     use super::*;
     use crate::Dataset;
@@ -103,7 +103,8 @@ mod tests {
             ("4", "b", "y"),
         ];
         let r = Ratings::from_dataset(&Dataset::from_triples(rows));
-        let e = conger(&r, &weights::identity(2));
+        let w = weights::identity(2);
+        let e = conger(&r, &w, &base(&r, &w));
         assert!((e.value.unwrap() - 0.5).abs() < 1e-15);
     }
 
@@ -111,6 +112,7 @@ mod tests {
     fn one_rater_is_undefined() {
         let rows = [("1", "a", "x"), ("2", "a", "y")];
         let r = Ratings::from_dataset(&Dataset::from_triples(rows));
-        assert_eq!(conger(&r, &weights::identity(2)).status, Status::Undefined);
+        let w = weights::identity(2);
+        assert_eq!(conger(&r, &w, &base(&r, &w)).status, Status::Undefined);
     }
 }

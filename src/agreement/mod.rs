@@ -57,35 +57,36 @@ pub use weights::{ordinal_weights, quadratic_weights, WeightScheme};
 pub mod nominal {
     use super::{cac, cohen, conger, weights, Dataset, Estimate, Level, Ratings};
 
-    fn prepared(ds: &Dataset) -> (Ratings, Vec<f64>) {
+    /// Ratings, identity weights and the shared pieces of the coefficients.
+    fn prepared(ds: &Dataset) -> (Ratings, Vec<f64>, cac::Base) {
         let r = Ratings::from_dataset(ds);
         let identity = weights::identity(r.q);
-        (r, identity)
+        let b = cac::base(&r, &identity);
+        (r, identity, b)
     }
 
     pub fn percent_agreement(ds: &Dataset) -> Estimate {
-        let (r, w) = prepared(ds);
-        cac::percent_agreement(&r, &w)
+        cac::percent_agreement(&prepared(ds).2)
     }
 
     pub fn fleiss_kappa(ds: &Dataset) -> Estimate {
-        let (r, w) = prepared(ds);
-        cac::fleiss(&r, &w)
+        let (r, w, b) = prepared(ds);
+        cac::fleiss(&r, &w, &b)
     }
 
     pub fn conger_kappa(ds: &Dataset) -> Estimate {
-        let (r, w) = prepared(ds);
-        conger::conger(&r, &w)
+        let (r, w, b) = prepared(ds);
+        conger::conger(&r, &w, &b)
     }
 
     pub fn brennan_prediger(ds: &Dataset) -> Estimate {
-        let (r, w) = prepared(ds);
-        cac::brennan_prediger(&r, &w)
+        let (r, w, b) = prepared(ds);
+        cac::brennan_prediger(&r, &w, &b)
     }
 
     pub fn gwet_ac1(ds: &Dataset) -> Estimate {
-        let (r, w) = prepared(ds);
-        cac::gwet(&r, &w)
+        let (r, w, b) = prepared(ds);
+        cac::gwet(&r, &w, &b)
     }
 
     /// Light's kappa: Cohen's kappa of every pair sharing at least `min_shared` items, averaged.
@@ -348,22 +349,31 @@ pub fn compute(ds: &Dataset, opts: &AgreementOptions) -> AgreementReport {
     let weighted = opts.level != Level::Nominal;
 
     let n = ratings.n();
+    // p_a and π once per weight matrix, shared by every coefficient that uses it.
+    let (identity_base, level_base) = crate::timings::stage("  cac_base", || {
+        let identity_base = cac::base(&ratings, &identity);
+        let level_base = weighted.then(|| cac::base(&ratings, &level_w));
+        (identity_base, level_base)
+    });
+    let level_base = level_base.as_ref().unwrap_or(&identity_base);
     let (percent_agreement, weighted_percent_agreement, gwet_ac1, gwet_ac2) =
         crate::timings::stage("  gwet_family", || {
             (
-                cac::percent_agreement(&ratings, &identity),
-                weighted.then(|| cac::percent_agreement(&ratings, &level_w)),
-                cac::gwet(&ratings, &identity),
-                weighted.then(|| cac::gwet(&ratings, &level_w)),
+                cac::percent_agreement(&identity_base),
+                weighted.then(|| cac::percent_agreement(level_base)),
+                cac::gwet(&ratings, &identity, &identity_base),
+                weighted.then(|| cac::gwet(&ratings, &level_w, level_base)),
             )
         });
     let (fleiss_kappa, brennan_prediger) = crate::timings::stage("  fleiss_bp", || {
         (
-            cac::fleiss(&ratings, &level_w),
-            cac::brennan_prediger(&ratings, &level_w),
+            cac::fleiss(&ratings, &level_w, level_base),
+            cac::brennan_prediger(&ratings, &level_w, level_base),
         )
     });
-    let conger_kappa = crate::timings::stage("  conger", || conger::conger(&ratings, &level_w));
+    let conger_kappa = crate::timings::stage("  conger", || {
+        conger::conger(&ratings, &level_w, level_base)
+    });
     let alpha = crate::timings::stage("  krippendorff", || {
         krippendorff::alpha_for_ratings(&ratings, opts.level, &values, opts.bootstrap, opts.seed)
     });
@@ -462,6 +472,36 @@ mod tests {
         let min_shared = AgreementOptions::default().min_shared;
         assert_eq!(nominal::light_kappa(&ds, min_shared), full.light_kappa);
         assert!(full.fleiss_kappa.value.is_some_and(|k| k > 0.3 && k < 0.9));
+    }
+
+    #[test]
+    fn report_does_not_depend_on_the_thread_count() {
+        // Per-item terms and per-annotator pairs run in parallel; every sum must still run
+        // in item order and every list in annotator order, bit for bit.
+        let ds = crate::simulate::simulate(&crate::simulate::SimConfig {
+            items: 3000,
+            seed: 11,
+            ..crate::simulate::SimConfig::default()
+        })
+        .to_dataset();
+        for level in [Level::Nominal, Level::Ordinal] {
+            let opts = AgreementOptions {
+                level,
+                min_shared: 3,
+                bootstrap: 10,
+                ..AgreementOptions::default()
+            };
+            let in_pool = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .map(|pool| pool.install(|| compute(&ds, &opts)))
+                    .ok()
+            };
+            let one = in_pool(1);
+            assert!(one.as_ref().is_some_and(|r| !r.pairs.is_empty()));
+            assert_eq!(one, in_pool(3));
+        }
     }
 
     fn report(rows: &[(&str, &str, &str)], level: Level) -> serde_json::Value {

@@ -3,6 +3,8 @@
 //! the OTHER annotators only (the leave-one-out share), so an annotator cannot make an item
 //! clear or contested by its own vote.
 
+use rayon::prelude::*;
+
 use super::{ConsensusView, Policy, NO_LABEL};
 use crate::Dataset;
 
@@ -49,11 +51,13 @@ pub fn item_top_share(labels: &[u32], scratch: &mut Vec<u32>) -> Option<f64> {
 /// Number of items (with at least two annotations) whose top vote share is below
 /// `contested_share`.
 pub fn contested_items(ds: &Dataset, contested_share: f64) -> usize {
-    let mut scratch = Vec::new();
+    // A count: the same whatever the order or the number of threads.
     (0..ds.n_items())
-        .filter(|&i| {
-            item_top_share(ds.item_labels(i), &mut scratch).is_some_and(|s| s < contested_share)
+        .into_par_iter()
+        .map_init(Vec::new, |scratch, i| {
+            item_top_share(ds.item_labels(i), scratch).is_some_and(|s| s < contested_share)
         })
+        .filter(|&contested| contested)
         .count()
 }
 

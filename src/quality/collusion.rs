@@ -43,6 +43,9 @@ pub struct PairTest {
     pub gate: bool,
 }
 
+/// Shared-item counts of annotator pairs `((a, b), count)`.
+type SharedCounts = Vec<((u32, u32), u32)>;
+
 /// `P(X >= k)` for `X ~ Poisson(lambda)`.
 pub fn poisson_sf_ge(k: u64, lambda: f64) -> f64 {
     if k == 0 {
@@ -92,7 +95,7 @@ pub(super) fn pairs_sharing<I: Iterator<Item = Range<usize>>>(
     items: impl Fn(usize) -> I + Sync,
 ) -> Vec<((u32, u32), u32)> {
     let n_ann = ds.n_annotators();
-    let per_annotator: Vec<Vec<((u32, u32), u32)>> = (0..n_ann)
+    let per_annotator: Vec<SharedCounts> = (0..n_ann)
         .into_par_iter()
         .map_init(
             || (vec![0u32; n_ann], Vec::new()),
@@ -238,6 +241,34 @@ mod tests {
         // scipy.stats.poisson.sf(4, 1.5) = P(X >= 5) = 0.018575936222140675
         assert!((poisson_sf_ge(5, 1.5) - 0.018575936222140675).abs() < 1e-12);
         assert_eq!(poisson_sf_ge(0, 1.5), 1.0);
+    }
+
+    #[test]
+    fn shared_counts_match_brute_force_in_pair_order() {
+        let ds = crate::simulate::simulate(&crate::simulate::SimConfig {
+            items: 300,
+            seed: 9,
+            ..crate::simulate::SimConfig::default()
+        })
+        .to_dataset();
+        let items_of: Vec<std::collections::BTreeSet<usize>> = (0..ds.n_annotators())
+            .map(|a| {
+                (0..ds.n_items())
+                    .filter(|&i| ds.item_annotators(i).contains(&(a as u32)))
+                    .collect()
+            })
+            .collect();
+        let mut want = Vec::new();
+        for a in 0..ds.n_annotators() {
+            for b in a + 1..ds.n_annotators() {
+                let n = items_of[a].intersection(&items_of[b]).count() as u32;
+                if n >= 2 {
+                    want.push(((a as u32, b as u32), n));
+                }
+            }
+        }
+        assert!(want.len() > 10);
+        assert_eq!(shared_counts_at_least(&ds, usize::MAX, 2), want);
     }
 
     #[test]

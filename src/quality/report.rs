@@ -2,6 +2,8 @@
 //! one Benjamini–Hochberg family over every rule test and every collusion pair of the batch,
 //! flags, decisions and a deterministically ordered report.
 
+use std::time::Instant;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -115,6 +117,11 @@ pub fn assess_with(
         robust_z(e.median_log_s, co.log_median?, co.log_mad?)
     };
 
+    // Sub-timings of the parts not wrapped in a `stage` of their own.
+    let note_since = |name: &str, start: Instant| {
+        crate::timings::note(|| format!("{name:<22} {:>9.3} s", start.elapsed().as_secs_f64()))
+    };
+    let started = Instant::now();
     // Signals and rule tests per annotator (parallel, collected in annotator order).
     let per: Vec<(Signals, Vec<RuleTest>)> = (0..n_ann)
         .into_par_iter()
@@ -274,6 +281,7 @@ pub fn assess_with(
         })
         .collect();
 
+    note_since("quality_signals", started);
     // Collusion pairs among annotators with enough work.
     let pairs: Vec<PairTest> = if policy.actions.collusion == Action::Off {
         Vec::new()
@@ -284,6 +292,7 @@ pub fn assess_with(
             .collect()
     };
 
+    let started = Instant::now();
     // One false-discovery family: every rule test and every pair.
     let mut tests: Vec<RuleTest> = Vec::new();
     let mut signals: Vec<Signals> = Vec::with_capacity(n_ann);
@@ -386,6 +395,7 @@ pub fn assess_with(
             .then_with(|| x.message.cmp(&y.message))
     });
 
+    note_since("quality_flags", started);
     // Each annotator's flags, in the flags' order (one pass, not one scan per annotator).
     let mut flags_of: Vec<Vec<&Flag>> = vec![Vec::new(); n_ann];
     for f in &flags {
