@@ -303,13 +303,13 @@ impl Interner {
             }
         }
         let few = self.names.len() <= FEW_NAMES;
-        let found = match few {
-            true => self
-                .names
+        let found = if few {
+            self.names
                 .iter()
                 .position(|n| same_text(n, s))
-                .map(|i| i as u32),
-            false => None,
+                .map(|i| i as u32)
+        } else {
+            None
         };
         let id = found.unwrap_or_else(|| {
             let hash = name_hash(s);
@@ -340,7 +340,7 @@ impl Interner {
     }
 
     /// Intern every name of `other`, moving them; returns other's id -> id here.
-    fn absorb(&mut self, other: Interner) -> Vec<u32> {
+    pub(crate) fn absorb(&mut self, other: Interner) -> Vec<u32> {
         let mut hashes = vec![0u32; other.names.len()];
         for &(hash, id) in &other.ids {
             hashes[id as usize] = hash;
@@ -354,6 +354,11 @@ impl Interner {
                 None => self.insert_new(hash, name),
             })
             .collect()
+    }
+
+    /// The names, in id order.
+    pub(crate) fn into_names(self) -> Vec<Box<str>> {
+        self.names
     }
 
     /// Sort names canonically; returns the names in their new order and old-id -> new-id.

@@ -7,12 +7,12 @@
 //! a person reads), so they are applied and counted; case is left alone and reported.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
-use crate::dataset::same_text;
+use crate::dataset::Interner;
 
 /// `str::trim`, with a shortcut for the usual value that starts and ends with a visible
 /// ASCII character (every Unicode space is ASCII whitespace or non-ASCII).
@@ -73,15 +73,11 @@ pub struct LabelHygiene {
 pub(crate) struct HygieneTracker {
     trimmed: u64,
     nfc: u64,
-    /// Raw label spelling -> records; labels are few, so this stays small.
-    raw_labels: HashMap<Box<str>, u64>,
-    /// The first few spellings and their counts, found by comparison before any hashing
-    /// (most exports have a handful of labels). Disjoint from `raw_labels`.
-    few_labels: Vec<(Box<str>, u64)>,
+    /// Raw label spellings (few, mostly), interned as the dataset interns names…
+    raw_labels: Interner,
+    /// …and the records of each, by id.
+    raw_counts: Vec<u64>,
 }
-
-/// How many label spellings `HygieneTracker::few_labels` holds.
-const FEW_LABELS: usize = 8;
 
 impl HygieneTracker {
     /// Clean one id or label and count what changed.
@@ -101,37 +97,36 @@ impl HygieneTracker {
     pub fn absorb(&mut self, other: HygieneTracker) {
         self.trimmed += other.trimmed;
         self.nfc += other.nfc;
-        for (label, n) in other.few_labels.into_iter().chain(other.raw_labels) {
-            self.add_label(label, n);
+        let remap = self.raw_labels.absorb(other.raw_labels);
+        for (id, n) in remap.into_iter().zip(other.raw_counts) {
+            self.add(id, n);
         }
     }
 
     /// Remember how an annotation label was spelled before cleaning.
     pub fn saw_label(&mut self, raw: &str) {
-        if let Some((_, n)) = self.few_labels.iter_mut().find(|(l, _)| same_text(l, raw)) {
-            *n += 1;
-        } else if let Some(n) = self.raw_labels.get_mut(raw) {
-            *n += 1;
-        } else {
-            self.add_label(raw.into(), 1);
-        }
+        let id = self.raw_labels.intern(raw);
+        self.add(id, 1);
     }
 
-    fn add_label(&mut self, label: Box<str>, n: u64) {
-        if let Some((_, count)) = self.few_labels.iter_mut().find(|(l, _)| *l == label) {
-            *count += n;
-        } else if self.few_labels.len() < FEW_LABELS && self.raw_labels.is_empty() {
-            self.few_labels.push((label, n));
-        } else {
-            *self.raw_labels.entry(label).or_insert(0) += n;
+    fn add(&mut self, id: u32, n: u64) {
+        let id = id as usize;
+        if id >= self.raw_counts.len() {
+            self.raw_counts.resize(id + 1, 0);
         }
+        self.raw_counts[id] += n;
     }
 
     /// The final summary: groups with more than one spelling, in a stable order.
     pub fn finish(self) -> LabelHygiene {
         let mut groups: BTreeMap<String, (BTreeSet<String>, BTreeMap<String, u64>)> =
             BTreeMap::new();
-        for (raw, n) in self.few_labels.into_iter().chain(self.raw_labels) {
+        for (raw, n) in self
+            .raw_labels
+            .into_names()
+            .into_iter()
+            .zip(self.raw_counts)
+        {
             let cleaned = clean(&raw).0.into_owned();
             if cleaned.is_empty() {
                 continue;
@@ -166,6 +161,32 @@ pub(crate) fn control_char(s: &str) -> Option<(usize, char)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trackers_of_parts_add_up_to_one_tracker_of_the_whole() {
+        // More spellings than the interner scans, so both its ways of finding a name count.
+        let spellings = [
+            "Yes", "yes", " yes", "No", "no ", "NO", "Maybe", "maybe", "x", "y", "z", "Z", "é",
+            "e\u{301}",
+        ];
+        let labels: Vec<&str> = (0..200).map(|i| spellings[(i * 7) % 13 + i % 2]).collect();
+        let mut whole = HygieneTracker::default();
+        labels.iter().for_each(|l| whole.saw_label(l));
+        let (mut first, mut second) = (HygieneTracker::default(), HygieneTracker::default());
+        labels[..77].iter().for_each(|l| first.saw_label(l));
+        labels[77..].iter().for_each(|l| second.saw_label(l));
+        first.absorb(second);
+        let (whole, parts) = (whole.finish(), first.finish());
+        assert_eq!(parts, whole);
+        let yes = whole
+            .case_or_whitespace_variants
+            .iter()
+            .find(|g| g.labels.contains(&"yes".to_string()))
+            .unwrap();
+        let n = |s: &str| labels.iter().filter(|&&l| l == s).count() as u64;
+        assert_eq!(yes.spellings.get("Yes"), Some(&n("Yes")));
+        assert_eq!(yes.spellings.get(" yes"), Some(&n(" yes")));
+    }
 
     #[test]
     fn trim_equals_str_trim() {
