@@ -16,8 +16,16 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
     }
     let start = Instant::now();
     let out = f();
-    eprintln!("timing {name:<24} {:>9.3} s", start.elapsed().as_secs_f64());
+    since(name, start);
     out
+}
+
+/// Print `name` and the wall time since `start` when timings are enabled: for a stretch of
+/// code that is not one closure.
+pub fn since(name: &str, start: Instant) {
+    if enabled() {
+        eprintln!("timing {name:<24} {:>9.3} s", start.elapsed().as_secs_f64());
+    }
 }
 
 /// Print a free-form profiling note to stderr when timings are enabled.

@@ -117,171 +117,167 @@ pub fn assess_with(
         robust_z(e.median_log_s, co.log_median?, co.log_mad?)
     };
 
-    // Sub-timings of the parts not wrapped in a `stage` of their own.
-    let note_since = |name: &str, start: Instant| {
-        crate::timings::note(|| format!("{name:<22} {:>9.3} s", start.elapsed().as_secs_f64()))
-    };
-    let started = Instant::now();
     // Signals and rule tests per annotator (parallel, collected in annotator order).
-    let per: Vec<(Signals, Vec<RuleTest>)> = (0..n_ann)
-        .into_par_iter()
-        .map(|a| {
-            let r = &raw[a];
-            let id = a as u32;
-            let (gold_sig, gold_test) = assess_gold(
-                id,
-                r.gold.0,
-                r.gold.1,
-                policy.gold_standard,
-                policy.min_gold_items,
-                policy.fdr,
-            );
-            let top_label = r
-                .labels
-                .top()
-                .and_then(|(l, _, _)| ds.labels.get(l).cloned())
-                .unwrap_or_default();
-            let gof = chi_square_gof(&r.labels.observed, &r.labels.expected);
-            let z = z_of(r);
-            let mut s = Signals {
-                agreement_all: agreement_signal(r.agreement.agree_all, r.agreement.n_all).map(
-                    |s| Signal {
-                        cohort_median: co.agreement_all,
-                        ..s
-                    },
-                ),
-                agreement_clear: agreement_signal(r.agreement.agree_clear, r.agreement.n_clear)
-                    .map(|s| Signal {
-                        cohort_median: co.agreement_clear,
-                        ..s
+    let per: Vec<(Signals, Vec<RuleTest>)> = stage("  quality_signals", || {
+        (0..n_ann)
+            .into_par_iter()
+            .map(|a| {
+                let r = &raw[a];
+                let id = a as u32;
+                let (gold_sig, gold_test) = assess_gold(
+                    id,
+                    r.gold.0,
+                    r.gold.1,
+                    policy.gold_standard,
+                    policy.min_gold_items,
+                    policy.fdr,
+                );
+                let top_label = r
+                    .labels
+                    .top()
+                    .and_then(|(l, _, _)| ds.labels.get(l).cloned())
+                    .unwrap_or_default();
+                let gof = chi_square_gof(&r.labels.observed, &r.labels.expected);
+                let z = z_of(r);
+                let mut s = Signals {
+                    agreement_all: agreement_signal(r.agreement.agree_all, r.agreement.n_all).map(
+                        |s| Signal {
+                            cohort_median: co.agreement_all,
+                            ..s
+                        },
+                    ),
+                    agreement_clear: agreement_signal(r.agreement.agree_clear, r.agreement.n_clear)
+                        .map(|s| Signal {
+                            cohort_median: co.agreement_clear,
+                            ..s
+                        }),
+                    kappa_all: r.kappa_all.as_ref().map(kappa_signal),
+                    kappa_clear: r.kappa.as_ref().map(|k| Signal {
+                        cohort_median: co.kappa,
+                        ..kappa_signal(k)
                     }),
-                kappa_all: r.kappa_all.as_ref().map(kappa_signal),
-                kappa_clear: r.kappa.as_ref().map(|k| Signal {
-                    cohort_median: co.kappa,
-                    ..kappa_signal(k)
-                }),
-                gold_accuracy: gold_sig.map(|g| Signal {
-                    cohort_median: co.gold_accuracy,
-                    ..g
-                }),
-                model_accuracy: consensus
-                    .annotator_accuracy
-                    .and_then(|v| v.get(a))
-                    .map(|&v| Signal::new(v, r.items)),
-                spam_probability: consensus
-                    .spam_probability
-                    .and_then(|v| v.get(a))
-                    .map(|&v| Signal::new(v, r.items)),
-                support: (r.support.n > 0).then(|| Signal {
-                    p_value: Some(r.support.p_value()),
-                    expected: Some(r.support.expected / r.support.n as f64),
-                    ..Signal::new(r.support.observed / r.support.n as f64, r.support.n)
-                }),
-                independence_all: r
-                    .independence_all
-                    .as_ref()
-                    .map(|c| independence_signal(c, r.agreement.n_all)),
-                independence: r
-                    .independence
-                    .as_ref()
-                    .map(|c| independence_signal(c, r.agreement.n_clear)),
-                top_label_share: top_share_signal(&r.labels, &top_label),
-                label_distribution: gof.as_ref().map(|g| Signal {
-                    p_value: Some(g.p_value),
-                    df: Some(g.df),
-                    ..Signal::new(g.statistic, r.labels.n() as u64)
-                }),
-                runs: r.runs.as_ref().map(|x| Signal {
-                    p_value: Some(x.p_value),
-                    expected: Some(x.expected),
-                    se: Some(((x.runs as f64 - x.expected) / x.z).abs()),
-                    ..Signal::new(x.runs as f64, x.n)
-                }),
-                contested_share: (r.items > 0).then(|| {
-                    Signal::new(1.0 - r.agreement.n_clear as f64 / r.items as f64, r.items)
-                }),
-                ..Signals::default()
-            };
-            if let Some(e) = &r.effort {
-                let (m, f, zs) = effort_signals(e, co.median_s, z);
-                s.median_duration_s = Some(m);
-                s.fast_share = Some(Signal {
-                    cohort_median: co.fast_share,
-                    ..f
-                });
-                s.duration_robust_z = zs;
-            }
-            if !eligible[a] {
-                return (finite_signals(s), Vec::new());
-            }
-            let mut tests: Vec<RuleTest> = Vec::new();
-            tests.extend(gold_test);
-            tests.extend(low_agreement_test(
-                id,
-                &r.agreement,
-                policy.agreement_standard,
-                policy.min_clear_items,
-                co.agreement_clear,
-                policy.fdr,
-            ));
-            // Direct evidence beats indirect: meeting the gold standard on enough gold items,
-            // credibly above what item-blind answers would score (level fdr), contradicts
-            // "no better than chance", whatever the leave-one-out picture.
-            let gold_ok = r.gold.1 as usize >= policy.min_gold_items
-                && r.gold.0 as f64 >= policy.gold_standard * r.gold.1 as f64
-                && binomial_sf_ge(r.gold.0, r.gold.1, r.gold_chance) < policy.fdr;
-            let mut hold_tests: Vec<RuleTest> = Vec::new();
-            hold_tests.extend(random_clicking_test(
-                id,
-                r.kappa.as_ref(),
-                r.independence.as_ref(),
-                &r.support,
-                policy.random_kappa_max,
-                policy.independence_alpha,
-                policy.support_alpha,
-                policy.min_clear_items,
-                co.kappa,
-            ));
-            tests.extend(straight_lining_test(
-                id,
-                &r.labels,
-                &top_label,
-                policy.straight_line_share,
-                policy.straight_line_excess,
-            ));
-            if let Some(g) = &gof {
-                tests.push(label_bias_test(
+                    gold_accuracy: gold_sig.map(|g| Signal {
+                        cohort_median: co.gold_accuracy,
+                        ..g
+                    }),
+                    model_accuracy: consensus
+                        .annotator_accuracy
+                        .and_then(|v| v.get(a))
+                        .map(|&v| Signal::new(v, r.items)),
+                    spam_probability: consensus
+                        .spam_probability
+                        .and_then(|v| v.get(a))
+                        .map(|&v| Signal::new(v, r.items)),
+                    support: (r.support.n > 0).then(|| Signal {
+                        p_value: Some(r.support.p_value()),
+                        expected: Some(r.support.expected / r.support.n as f64),
+                        ..Signal::new(r.support.observed / r.support.n as f64, r.support.n)
+                    }),
+                    independence_all: r
+                        .independence_all
+                        .as_ref()
+                        .map(|c| independence_signal(c, r.agreement.n_all)),
+                    independence: r
+                        .independence
+                        .as_ref()
+                        .map(|c| independence_signal(c, r.agreement.n_clear)),
+                    top_label_share: top_share_signal(&r.labels, &top_label),
+                    label_distribution: gof.as_ref().map(|g| Signal {
+                        p_value: Some(g.p_value),
+                        df: Some(g.df),
+                        ..Signal::new(g.statistic, r.labels.n() as u64)
+                    }),
+                    runs: r.runs.as_ref().map(|x| Signal {
+                        p_value: Some(x.p_value),
+                        expected: Some(x.expected),
+                        se: Some(((x.runs as f64 - x.expected) / x.z).abs()),
+                        ..Signal::new(x.runs as f64, x.n)
+                    }),
+                    contested_share: (r.items > 0).then(|| {
+                        Signal::new(1.0 - r.agreement.n_clear as f64 / r.items as f64, r.items)
+                    }),
+                    ..Signals::default()
+                };
+                if let Some(e) = &r.effort {
+                    let (m, f, zs) = effort_signals(e, co.median_s, z);
+                    s.median_duration_s = Some(m);
+                    s.fast_share = Some(Signal {
+                        cohort_median: co.fast_share,
+                        ..f
+                    });
+                    s.duration_robust_z = zs;
+                }
+                if !eligible[a] {
+                    return (finite_signals(s), Vec::new());
+                }
+                let mut tests: Vec<RuleTest> = Vec::new();
+                tests.extend(gold_test);
+                tests.extend(low_agreement_test(
+                    id,
+                    &r.agreement,
+                    policy.agreement_standard,
+                    policy.min_clear_items,
+                    co.agreement_clear,
+                    policy.fdr,
+                ));
+                // Direct evidence beats indirect: meeting the gold standard on enough gold items,
+                // credibly above what item-blind answers would score (level fdr), contradicts
+                // "no better than chance", whatever the leave-one-out picture.
+                let gold_ok = r.gold.1 as usize >= policy.min_gold_items
+                    && r.gold.0 as f64 >= policy.gold_standard * r.gold.1 as f64
+                    && binomial_sf_ge(r.gold.0, r.gold.1, r.gold_chance) < policy.fdr;
+                let mut hold_tests: Vec<RuleTest> = Vec::new();
+                hold_tests.extend(random_clicking_test(
+                    id,
+                    r.kappa.as_ref(),
+                    r.independence.as_ref(),
+                    &r.support,
+                    policy.random_kappa_max,
+                    policy.independence_alpha,
+                    policy.support_alpha,
+                    policy.min_clear_items,
+                    co.kappa,
+                ));
+                tests.extend(straight_lining_test(
                     id,
                     &r.labels,
-                    g,
-                    &ds.labels,
-                    policy.label_bias_min_excess,
+                    &top_label,
+                    policy.straight_line_share,
+                    policy.straight_line_excess,
                 ));
-            }
-            if let Some(x) = &r.runs {
-                tests.push(runs_anomaly_test(id, x, policy.runs_min_abs_z));
-            }
-            if let Some(e) = &r.effort {
-                hold_tests.extend(fast_low_agreement_test(
-                    id,
-                    e,
-                    z,
-                    &r.agreement,
-                    policy,
-                    co.median_s,
-                    co.fast_share,
-                ));
-            }
-            for mut t in hold_tests {
-                t.gate &= !gold_ok;
-                tests.push(t);
-            }
-            tests.retain(|t| t.rule.action(&policy.actions) != Action::Off);
-            (finite_signals(s), tests)
-        })
-        .collect();
+                if let Some(g) = &gof {
+                    tests.push(label_bias_test(
+                        id,
+                        &r.labels,
+                        g,
+                        &ds.labels,
+                        policy.label_bias_min_excess,
+                    ));
+                }
+                if let Some(x) = &r.runs {
+                    tests.push(runs_anomaly_test(id, x, policy.runs_min_abs_z));
+                }
+                if let Some(e) = &r.effort {
+                    hold_tests.extend(fast_low_agreement_test(
+                        id,
+                        e,
+                        z,
+                        &r.agreement,
+                        policy,
+                        co.median_s,
+                        co.fast_share,
+                    ));
+                }
+                for mut t in hold_tests {
+                    t.gate &= !gold_ok;
+                    tests.push(t);
+                }
+                tests.retain(|t| t.rule.action(&policy.actions) != Action::Off);
+                (finite_signals(s), tests)
+            })
+            .collect()
+    });
 
-    note_since("quality_signals", started);
     // Collusion pairs among annotators with enough work.
     let pairs: Vec<PairTest> = if policy.actions.collusion == Action::Off {
         Vec::new()
@@ -395,7 +391,7 @@ pub fn assess_with(
             .then_with(|| x.message.cmp(&y.message))
     });
 
-    note_since("quality_flags", started);
+    crate::timings::since("  quality_flags", started);
     // Each annotator's flags, in the flags' order (one pass, not one scan per annotator).
     let mut flags_of: Vec<Vec<&Flag>> = vec![Vec::new(); n_ann];
     for f in &flags {
