@@ -256,6 +256,17 @@ const ROLES: [&[&str]; 10] = [
     &["text"],
 ];
 
+/// The role of a record key (case-insensitive). Keys are most often the canonical names, as
+/// written: tried first (no role's name equals another's ignoring case, so the order of the
+/// two searches does not change the answer).
+fn role_of(key: &str) -> Option<usize> {
+    ROLES.iter().position(|names| names[0] == key).or_else(|| {
+        ROLES
+            .iter()
+            .position(|names| names.iter().any(|n| key.eq_ignore_ascii_case(n)))
+    })
+}
+
 /// The index of the duration role in `ROLES`.
 const DURATION_ROLE: usize = 3;
 
@@ -278,12 +289,7 @@ fn plain_fields(raw: &[u8]) -> Option<FlatFields<'_>> {
         if key.eq_ignore_ascii_case("spans") {
             return None;
         }
-        // Keys are most often the canonical names, as written: tried first.
-        let role = ROLES.iter().position(|names| names[0] == key).or_else(|| {
-            ROLES
-                .iter()
-                .position(|names| names.iter().any(|n| key.eq_ignore_ascii_case(n)))
-        });
+        let role = role_of(key);
         let fraction_ok = matches!(role, None | Some(DURATION_ROLE));
         let value = scan.scalar(fraction_ok)?;
         if let Some(r) = role {
@@ -460,9 +466,7 @@ impl<'de> serde::de::Visitor<'de> for FlatVisitor {
         let mut flat = Flat::default();
         while let Some(key) = map.next_key::<Str<'de>>()? {
             let key = &*key.0;
-            let role = ROLES
-                .iter()
-                .position(|names| names.iter().any(|n| key.eq_ignore_ascii_case(n)));
+            let role = role_of(key);
             match role {
                 Some(r) if flat.slots[r].is_none() => {
                     flat.slots[r] = Some(map.next_value::<Scalar<'de>>()?);
@@ -608,6 +612,16 @@ mod tests {
             assert!(flat.fields().is_some(), "{l}");
         }
         assert!(plain_fields(lines[0].as_bytes()).is_some());
+    }
+
+    #[test]
+    fn role_names_are_disjoint_ignoring_case() {
+        for (r, names) in ROLES.iter().enumerate() {
+            for name in *names {
+                assert_eq!(role_of(name), Some(r), "{name}");
+                assert_eq!(role_of(&name.to_ascii_uppercase()), Some(r), "{name}");
+            }
+        }
     }
 
     #[test]
