@@ -21,14 +21,16 @@ pub(crate) fn run(p: &Problem, opts: &ConsensusOptions) -> Consensus {
     // Block lengths of the error rates, fixed for the whole fit (allocating them every
     // iteration is slow in a heap fragmented by ingest).
     let mut lens: Option<Vec<usize>> = None;
-    let fit = em::fit(
-        p,
-        opts,
-        &mut |p: &Problem, rows: &Rows, acc: &[f64], log_err: &mut [f64]| {
-            let lens = lens.get_or_insert_with(|| rows.block_lens(p.k));
-            m_step(p, lens, acc, log_err)
-        },
-    );
+    let fit = crate::timings::stage("  em_fit", || {
+        em::fit(
+            p,
+            opts,
+            &mut |p: &Problem, rows: &Rows, acc: &[f64], log_err: &mut [f64]| {
+                let lens = lens.get_or_insert_with(|| rows.block_lens(p.k));
+                m_step(p, lens, acc, log_err)
+            },
+        )
+    });
     let k = p.k;
     let mut out = p.finish(Method::DawidSkene, &fit.post);
     out.iterations = fit.iterations;

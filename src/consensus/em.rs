@@ -14,8 +14,9 @@
 //! up in range order; so results are bit-identical for any number of threads.
 //!
 //! Missing labels: an annotator's error rows exist only for labels that annotator gave
-//! ("rows"), exactly like crowd-kit's `groupby(["worker", "label"])`; the E-step sums log
-//! error rates over the annotations that exist, in log space, so long items do not underflow.
+//! ("rows"), exactly like crowd-kit's `groupby(["worker", "label"])`; the E-step multiplies
+//! the error rates of the annotations that exist (and sums their logs, which take over
+//! where a long item's product would underflow).
 
 use rayon::prelude::*;
 
@@ -185,11 +186,7 @@ pub(crate) fn fit_in<W: Width>(
     }
     // The number of ranges depends only on the data's shape (determinism).
     let n_parts = (ACC_BUDGET / len).clamp(1, PARTS);
-    let mut sums = Sums {
-        bounds: item_ranges(p.ds, n_parts),
-        parts: vec![0.0; n_parts * len],
-        acc: vec![0.0; len],
-    };
+    let mut sums = Sums::new(p, &fit.rows, n_parts, len);
     sums.pass(width, p, &fit.rows, &Shares { width, post: &post });
     m_step(p, &fit.rows, &sums.acc, &mut fit.log_err);
     // The error rates and log priors the last E-step used, to write its posteriors at the end.
@@ -198,13 +195,7 @@ pub(crate) fn fit_in<W: Width>(
     let mut loss = f64::NEG_INFINITY;
     for iteration in 0..opts.max_iter {
         let log_prior: Vec<f64> = priors.iter().map(|&v| v.max(EPS).ln()).collect();
-        let e_step = EStep {
-            width,
-            p,
-            rows: &fit.rows,
-            log_err: &fit.log_err,
-            log_prior: &log_prior,
-        };
+        let e_step = EStep::new(width, p, &fit.rows, &fit.log_err, &log_prior);
         let stats = sums.pass(width, p, &fit.rows, &e_step);
         priors = stats.sum.as_ref().iter().map(|s| s / n_active).collect();
         std::mem::swap(&mut fit.log_err, &mut used_err);
@@ -228,22 +219,16 @@ pub(crate) fn fit_in<W: Width>(
     }
     drop(sums);
     if let Some(log_prior) = used_prior {
-        let e_step = EStep {
-            width,
-            p,
-            rows: &fit.rows,
-            log_err: &used_err,
-            log_prior: &log_prior,
-        };
+        let e_step = EStep::new(width, p, &fit.rows, &used_err, &log_prior);
         post.par_chunks_mut(ITEM_CHUNK * k)
             .enumerate()
             .for_each(|(chunk, block)| {
-                let (mut row, mut tmp) = (width.zeros(), width.zeros());
+                let (mut row, mut logs) = (width.zeros(), width.zeros());
                 for (j, out) in block.chunks_mut(k).enumerate() {
                     let item = chunk * ITEM_CHUNK + j;
                     if !p.ds.item_range(item).is_empty() {
-                        e_step.load(item, &mut row);
-                        e_step.finish(item, &mut row, &mut tmp);
+                        e_step.load(item, &mut row, &mut logs);
+                        e_step.finish(item, &mut row, &logs);
                         out.copy_from_slice(row.as_ref());
                     }
                 }
@@ -257,12 +242,12 @@ pub(crate) fn fit_in<W: Width>(
 
 /// How a pass makes each item's posterior row, in two steps: `load` does the item's memory
 /// reads, `finish` the arithmetic that follows. The pass loads the next item before it
-/// finishes the current one, so the random reads of error rows overlap the exp calls.
+/// finishes the current one, so the random reads of error rows overlap the arithmetic.
 trait ItemRows<W: Width>: Sync {
-    /// Read what `item`'s row needs into `row`.
-    fn load(&self, item: usize, row: &mut W::Row);
-    /// Turn the loaded `row` into `item`'s posterior; returns its entropy (`tmp`: scratch).
-    fn finish(&self, item: usize, row: &mut W::Row, tmp: &mut W::Row) -> f64;
+    /// Read what `item`'s row needs into `row` and `logs`.
+    fn load(&self, item: usize, row: &mut W::Row, logs: &mut W::Row);
+    /// Turn the loaded `row` into `item`'s posterior; returns its entropy.
+    fn finish(&self, item: usize, row: &mut W::Row, logs: &W::Row) -> f64;
 }
 
 /// The rows of the first pass: majority-vote shares, as they are (entropy unused).
@@ -273,42 +258,80 @@ struct Shares<'s, W> {
 
 impl<W: Width> ItemRows<W> for Shares<'_, W> {
     #[inline(always)]
-    fn load(&self, item: usize, row: &mut W::Row) {
+    fn load(&self, item: usize, row: &mut W::Row, _: &mut W::Row) {
         let k = self.width.k();
         row.as_mut().copy_from_slice(&self.post[item * k..][..k]);
     }
 
     #[inline(always)]
-    fn finish(&self, _: usize, _: &mut W::Row, _: &mut W::Row) -> f64 {
+    fn finish(&self, _: usize, _: &mut W::Row, _: &W::Row) -> f64 {
         0.0
     }
 }
 
-/// The E-step: posterior of each item's true label given log priors and log error rates;
-/// gold items are clamped. Used by the fused pass and for the final posteriors, so both
-/// agree bit for bit.
+/// Below this, an item's largest unnormalised posterior is too close to underflow for the
+/// product form: its posterior is computed from the log-space sums instead.
+const PRODUCT_FLOOR: f64 = 1e-280;
+
+/// The E-step: posterior of each item's true label given priors and error rates; gold
+/// items are clamped. Used by the fused pass and for the final posteriors, so both agree
+/// bit for bit.
+///
+/// The posterior is the normalised product prior · Π error rates, from rates and priors
+/// exponentiated once per M-step, so the per-item work is multiplications rather than an
+/// `exp` per label (which was the E-step's largest cost). The same sums in log space give
+/// `ln p` for the entropy, and the posterior itself when the product would underflow
+/// (items with very many annotations).
 struct EStep<'s, W> {
     width: W,
     p: &'s Problem<'s>,
     rows: &'s Rows,
     log_err: &'s [f64],
     log_prior: &'s [f64],
+    /// `exp(log_err)`.
+    err: Vec<f64>,
+    /// `exp(log_prior)`.
+    prior: Vec<f64>,
+}
+
+impl<'s, W: Width> EStep<'s, W> {
+    fn new(
+        width: W,
+        p: &'s Problem<'s>,
+        rows: &'s Rows,
+        log_err: &'s [f64],
+        log_prior: &'s [f64],
+    ) -> Self {
+        EStep {
+            width,
+            p,
+            rows,
+            log_err,
+            log_prior,
+            err: log_err.par_iter().map(|v| v.exp()).collect(),
+            prior: log_prior.iter().map(|v| v.exp()).collect(),
+        }
+    }
 }
 
 impl<W: Width> ItemRows<W> for EStep<'_, W> {
-    /// Unnormalised log posterior: log prior plus the log error rows of the annotations
-    /// (nothing for gold items).
+    /// Unnormalised posterior (`row`) and its log (`logs`): prior times the error rows of
+    /// the annotations (nothing for gold items).
     #[inline(always)]
-    fn load(&self, item: usize, row: &mut W::Row) {
+    fn load(&self, item: usize, row: &mut W::Row, logs: &mut W::Row) {
         let (k, p) = (self.width.k(), self.p);
         if p.gold[item] != NO_LABEL {
             return;
         }
-        let row = row.as_mut();
-        row.copy_from_slice(&self.log_prior[..k]);
+        let (row, logs) = (row.as_mut(), logs.as_mut());
+        row.copy_from_slice(&self.prior[..k]);
+        logs.copy_from_slice(&self.log_prior[..k]);
         for &r in &self.rows.pos_row[p.ds.item_range(item)] {
             let r = r as usize;
-            for (v, e) in row.iter_mut().zip(&self.log_err[r * k..][..k]) {
+            for (v, e) in row.iter_mut().zip(&self.err[r * k..][..k]) {
+                *v *= e;
+            }
+            for (v, e) in logs.iter_mut().zip(&self.log_err[r * k..][..k]) {
                 *v += e;
             }
         }
@@ -317,9 +340,9 @@ impl<W: Width> ItemRows<W> for EStep<'_, W> {
     /// Normalise; the entropy is −Σ_k p·ln p, with p floored at EPS (crowd-kit clips before
     /// the log).
     #[inline(always)]
-    fn finish(&self, item: usize, row: &mut W::Row, tmp: &mut W::Row) -> f64 {
+    fn finish(&self, item: usize, row: &mut W::Row, logs: &W::Row) -> f64 {
         let k = self.width.k();
-        let (row, tmp) = (row.as_mut(), tmp.as_mut());
+        let (row, logs) = (row.as_mut(), logs.as_ref());
         // The floored term, the value `q * q.ln()` has at q = EPS.
         let eps_term = EPS * EPS.ln();
         let gold = self.p.gold[item];
@@ -329,24 +352,56 @@ impl<W: Width> ItemRows<W> for EStep<'_, W> {
             // k − 1 floored zeros; the 1 adds nothing.
             return -((k - 1) as f64) * eps_term;
         }
-        // Max-shifted softmax, so long items do not underflow.
-        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut z = 0.0;
-        for (v, d) in row.iter_mut().zip(tmp.iter_mut()) {
-            *d = *v - max;
-            // exp(0) = 1 exactly: the maximum needs no call.
-            *v = if *d == 0.0 { 1.0 } else { d.exp() };
-            z += *v;
-        }
-        // ln p = d − ln z: one log per item instead of one per label.
-        let log_z = z.ln();
+        let log_z = normalize_product(row, logs).unwrap_or_else(|| normalize_logs(row, logs));
         let mut entropy = 0.0;
-        for (v, d) in row.iter_mut().zip(tmp.iter()) {
-            *v /= z;
-            entropy -= if *v > EPS { *v * (d - log_z) } else { eps_term };
+        for (v, l) in row.iter().zip(logs.iter()) {
+            entropy -= if *v > EPS { *v * (l - log_z) } else { eps_term };
         }
         entropy
     }
+}
+
+/// Normalise the unnormalised posterior `row` in place, given its logs `logs`; returns the
+/// log of its sum. `None` (and `row` untouched) when its largest value is so small that the
+/// product may have lost precision to underflow.
+#[inline(always)]
+fn normalize_product(row: &mut [f64], logs: &[f64]) -> Option<f64> {
+    let (top, &max) =
+        row.iter().enumerate().fold(
+            (0, &f64::NEG_INFINITY),
+            |a, b| if b.1 > a.1 { b } else { a },
+        );
+    if max <= PRODUCT_FLOOR {
+        return None;
+    }
+    let z: f64 = row.iter().sum();
+    for v in row.iter_mut() {
+        *v /= z;
+    }
+    // ln z = ln max + ln(1 + rest). For a confident item `rest` is tiny and the series
+    // (truncation error below rest⁵/5) saves the log call.
+    let rest = (z - max) / max;
+    let log1p = if rest < 1e-3 {
+        rest * (1.0 - rest * (0.5 - rest * (1.0 / 3.0 - rest * 0.25)))
+    } else {
+        rest.ln_1p()
+    };
+    Some(logs[top] + log1p)
+}
+
+/// Normalise from the logs alone (max-shifted softmax, which cannot underflow); returns
+/// the log of the unnormalised sum.
+fn normalize_logs(row: &mut [f64], logs: &[f64]) -> f64 {
+    let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut z = 0.0;
+    for (v, &l) in row.iter_mut().zip(logs) {
+        *v = (l - max).exp();
+        z += *v;
+    }
+    for v in row.iter_mut() {
+        *v /= z;
+    }
+    max + z.ln()
 }
 
 /// The per-row posterior sums of one pass, with their per-range tables (kept between
@@ -356,11 +411,38 @@ struct Sums {
     bounds: Vec<usize>,
     /// One `rows × k` table per range.
     parts: Vec<f64>,
+    /// Per range, the span of its table that its annotations touch (the rest stays 0).
+    /// Annotators often work on a stretch of the batch (a project, a shift), so a
+    /// range's span is usually a small part of its table, and only the spans are cleared
+    /// and added up.
+    spans: Vec<std::ops::Range<usize>>,
     /// Their sum, in range order.
     acc: Vec<f64>,
 }
 
 impl Sums {
+    fn new(p: &Problem, rows: &Rows, n_parts: usize, len: usize) -> Sums {
+        let k = p.k;
+        let bounds = item_ranges(p.ds, n_parts);
+        let spans = bounds
+            .par_windows(2)
+            .map(|w| {
+                let positions = p.ds.item_offsets[w[0]]..p.ds.item_offsets[w[1]];
+                let touched = rows.pos_row[positions].iter().map(|&r| r as usize);
+                match touched.clone().min().zip(touched.max()) {
+                    Some((lo, hi)) => lo * k..(hi + 1) * k,
+                    None => 0..0,
+                }
+            })
+            .collect();
+        Sums {
+            bounds,
+            parts: vec![0.0; n_parts * len],
+            spans,
+            acc: vec![0.0; len],
+        }
+    }
+
     /// One pass over items: `source` gives each item's posterior row (and its entropy),
     /// which is added into `acc[row of the annotation]` for each of the item's annotations.
     /// Returns the item sums.
@@ -372,7 +454,7 @@ impl Sums {
         source: &impl ItemRows<W>,
     ) -> ItemStats<W> {
         let len = self.acc.len();
-        let bounds = &self.bounds;
+        let (bounds, spans) = (&self.bounds, &self.spans);
         let partial: Vec<ItemStats<W>> = self
             .parts
             .par_chunks_mut(len)
@@ -381,23 +463,25 @@ impl Sums {
                 // Taken here, not captured: a captured `k` is read from memory at run time,
                 // while `width.k()` is a constant for `Fixed` widths.
                 let k = width.k();
-                table.fill(0.0);
+                table[spans[part].clone()].fill(0.0);
                 let mut st = ItemStats::new(width);
                 let mut items =
                     (bounds[part]..bounds[part + 1]).filter(|&i| !p.ds.item_range(i).is_empty());
                 // `row` is finished while `next` is loaded.
-                let (mut row, mut next, mut tmp) = (width.zeros(), width.zeros(), width.zeros());
+                let (mut row, mut logs) = (width.zeros(), width.zeros());
+                let (mut next, mut next_logs) = (width.zeros(), width.zeros());
                 let mut pending = items.next();
                 if let Some(item) = pending {
-                    source.load(item, &mut next);
+                    source.load(item, &mut next, &mut next_logs);
                 }
                 while let Some(item) = pending {
                     std::mem::swap(&mut row, &mut next);
+                    std::mem::swap(&mut logs, &mut next_logs);
                     pending = items.next();
                     if let Some(following) = pending {
-                        source.load(following, &mut next);
+                        source.load(following, &mut next, &mut next_logs);
                     }
-                    st.entropy += source.finish(item, &mut row, &mut tmp);
+                    st.entropy += source.finish(item, &mut row, &logs);
                     let range = p.ds.item_range(item);
                     let row = row.as_ref();
                     st.add_row(row, range.len() as f64);
@@ -417,9 +501,17 @@ impl Sums {
             .enumerate()
             .for_each(|(c, out)| {
                 out.fill(0.0);
-                for table in parts.chunks(len) {
-                    for (x, v) in out.iter_mut().zip(&table[c * ITEM_CHUNK..]) {
-                        *x += v;
+                let chunk = c * ITEM_CHUNK..c * ITEM_CHUNK + out.len();
+                // Outside its span a table is 0, and x + 0 = x: only the overlap is added.
+                for (table, span) in parts.chunks(len).zip(spans) {
+                    let (lo, hi) = (chunk.start.max(span.start), chunk.end.min(span.end));
+                    if lo < hi {
+                        for (x, v) in out[lo - chunk.start..hi - chunk.start]
+                            .iter_mut()
+                            .zip(&table[lo..hi])
+                        {
+                            *x += v;
+                        }
                     }
                 }
             });
@@ -473,5 +565,64 @@ impl<W: Width> ItemStats<W> {
             *s += o;
         }
         self.entropy += other.entropy;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The product form and the log-space softmax agree on posteriors and on ln z, from
+    /// undecided items to items decided by hundreds of nats (where the series replaces
+    /// the log), with and without underflowing labels.
+    #[test]
+    fn product_and_log_normalisations_agree() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut series_used = 0;
+        for case in 0..20_000 {
+            let k = 2 + case % 6;
+            // Log posteriors: a leader, others behind it by 0 to 700 nats.
+            let lead: f64 = rng.random_range(-200.0..0.0);
+            let spread = [1.0, 10.0, 40.0, 700.0][case % 4];
+            let leader = rng.random_range(0..k);
+            let logs: Vec<f64> = (0..k)
+                .map(|c| {
+                    if c == leader {
+                        lead
+                    } else {
+                        lead - rng.random_range(0.0..spread)
+                    }
+                })
+                .collect();
+            let mut by_product: Vec<f64> = logs.iter().map(|l| l.exp()).collect();
+            let mut by_logs = by_product.clone();
+            let max = by_product.iter().copied().fold(0.0, f64::max);
+            let rest = by_product.iter().sum::<f64>() / max - 1.0;
+            series_used += usize::from(rest < 1e-3);
+            let log_z = normalize_product(&mut by_product, &logs).expect("no underflow");
+            let want_log_z = normalize_logs(&mut by_logs, &logs);
+            // ln z − lead is ln(1 + rest): compared apart from `lead`, whose size would hide
+            // an error in the series (the log form itself is only good to a few 1e-16).
+            let (got, want) = (log_z - lead, want_log_z - lead);
+            assert!(
+                (got - want).abs() <= 2e-15 * (1.0 + lead.abs()),
+                "{logs:?}: {log_z} vs {want_log_z}"
+            );
+            for (a, b) in by_product.iter().zip(&by_logs) {
+                assert!((a - b).abs() <= 1e-14 + 1e-12 * b, "{logs:?}: {a} vs {b}");
+            }
+        }
+        assert!(series_used > 5_000, "{series_used}");
+    }
+
+    #[test]
+    fn tiny_products_go_to_the_log_form() {
+        let logs: [f64; 3] = [-700.0, -705.0, -1000.0];
+        let mut row: Vec<f64> = logs.iter().map(|l| l.exp()).collect();
+        assert_eq!(normalize_product(&mut row, &logs), None);
+        let log_z = normalize_logs(&mut row, &logs);
+        assert!((row[0] - 1.0 / (1.0 + (-5.0f64).exp())).abs() < 1e-15);
+        assert!((log_z - (-700.0 + (1.0 + (-5.0f64).exp()).ln())).abs() < 1e-12);
     }
 }

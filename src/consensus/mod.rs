@@ -145,7 +145,7 @@ pub struct Consensus {
 /// bit-identical results for any rayon thread count. Never fails; an empty dataset gives
 /// empty arrays.
 pub fn infer(ds: &Dataset, opts: &ConsensusOptions) -> Consensus {
-    let p = Problem::new(ds, opts.use_gold);
+    let p = crate::timings::stage("  consensus_prepare", || Problem::new(ds, opts.use_gold));
     match opts.method {
         Method::MajorityVote => majority::run(&p),
         Method::DawidSkene => dawid_skene::run(&p, opts),
