@@ -420,6 +420,68 @@ impl Interner {
     }
 }
 
+/// Whether every item's annotations are next to each other in `pending`.
+fn grouped_by_item(pending: &[PendingAnnotation], n_items: usize) -> bool {
+    let mut seen = vec![false; n_items];
+    pending
+        .chunk_by(|a, b| a.item == b.item)
+        .all(|group| !std::mem::replace(&mut seen[group[0].item as usize], true))
+}
+
+/// `pending` stably sorted by item.
+fn counting_sort_by_item(
+    pending: Vec<PendingAnnotation>,
+    n_items: usize,
+) -> Vec<PendingAnnotation> {
+    let mut next = vec![0usize; n_items + 1];
+    for p in &pending {
+        next[p.item as usize + 1] += 1;
+    }
+    for i in 0..n_items {
+        next[i + 1] += next[i];
+    }
+    let Some(&filler) = pending.first() else {
+        return pending;
+    };
+    let mut sorted = vec![filler; pending.len()];
+    for p in pending {
+        let slot = &mut next[p.item as usize];
+        sorted[*slot] = p;
+        *slot += 1;
+    }
+    sorted
+}
+
+/// Resolve duplicates in one item's annotations, sorted by annotator: the last of each
+/// annotator's run wins and is moved to the front; returns how many are kept.
+fn keep_last_per_annotator(group: &mut [PendingAnnotation]) -> usize {
+    let mut len = 0usize;
+    for i in 0..group.len() {
+        let p = group[i];
+        match len.checked_sub(1).map(|l| &mut group[l]) {
+            Some(last) if last.annotator == p.annotator => *last = p,
+            _ => {
+                group[len] = p;
+                len += 1;
+            }
+        }
+    }
+    len
+}
+
+/// One column of the kept annotations, item by item.
+fn gather<T: Send>(
+    groups: &[&[PendingAnnotation]],
+    len: usize,
+    field: impl Fn(&PendingAnnotation) -> T,
+) -> Vec<T> {
+    let mut column = Vec::with_capacity(len);
+    for group in groups {
+        column.extend(group.iter().map(&field));
+    }
+    column
+}
+
 /// Numbers before strings, numbers by value, strings by bytes: a total, locale-free order.
 pub fn canonical_cmp(a: &str, b: &str) -> Ordering {
     match (parse_number(a), parse_number(b)) {
@@ -581,85 +643,42 @@ impl DatasetBuilder {
         let (annotators, annotator_map) = self.annotators.canonical(None)?;
         let (labels, label_map) = self.labels.canonical(label_order)?;
 
-        // Sort by (item, annotator, submitted, input order): the last of each run wins.
-        // A stable counting sort by item keeps input order within an item; each item's few
-        // annotations are then sorted by the rest of the key (a total order, so the result
-        // is the one a full sort gives).
-        let mut by_item = vec![0usize; items.len() + 1];
-        for p in &self.pending {
-            by_item[item_map[p.item as usize] as usize + 1] += 1;
-        }
-        for i in 0..items.len() {
-            by_item[i + 1] += by_item[i];
-        }
-        let canonical_ids = |p: &mut PendingAnnotation| {
+        let mut pending = self.pending;
+        pending.par_iter_mut().for_each(|p| {
             p.item = item_map[p.item as usize];
             p.annotator = annotator_map[p.annotator as usize];
             p.label = label_map[p.label as usize];
-        };
-        // Exports grouped by item in id order are already sorted by item: the counting
-        // sort would only copy them (into a fresh, page-faulting buffer).
-        let grouped_in_order = self
-            .pending
-            .par_windows(2)
-            .all(|w| item_map[w[0].item as usize] <= item_map[w[1].item as usize]);
-        let mut pending = if grouped_in_order {
-            let mut pending = self.pending;
-            pending.par_iter_mut().for_each(canonical_ids);
-            pending
-        } else {
-            let mut next = by_item.clone();
-            let empty = PendingAnnotation {
-                item: 0,
-                annotator: 0,
-                label: 0,
-                duration_s: 0.0,
-                submitted_at_ms: 0,
-                extra: NO_EXTRA,
-            };
-            let mut pending = vec![empty; self.pending.len()];
-            for mut p in self.pending {
-                canonical_ids(&mut p);
-                let slot = &mut next[p.item as usize];
-                pending[*slot] = p;
-                *slot += 1;
-            }
-            pending
-        };
-        // Stable: rows that tie keep their input order, so input order is the last key.
-        for w in by_item.windows(2) {
-            pending[w[0]..w[1]].sort_by_key(|a| (a.annotator, a.submitted_at_ms));
+        });
+        // Exports are mostly grouped by item (each item's rows together, the items in any
+        // order): each group is then resolved where it is, and the columns are filled group
+        // by group in item order. Otherwise a stable counting sort by item groups them first
+        // (into a fresh, page-faulting copy), keeping input order within an item.
+        if !grouped_by_item(&pending, items.len()) {
+            pending = counting_sort_by_item(pending, items.len());
         }
-        // Resolve duplicates in place (the last of each (item, annotator) run wins).
-        let mut duplicate = 0u64;
-        let mut len = 0usize;
-        for i in 0..pending.len() {
-            let p = pending[i];
-            match len.checked_sub(1).map(|l| &mut pending[l]) {
-                Some(last) if last.item == p.item && last.annotator == p.annotator => {
-                    *last = p;
-                    duplicate += 1;
-                }
-                _ => {
-                    pending[len] = p;
-                    len += 1;
-                }
-            }
+        let n_pending = pending.len();
+        let mut groups: Vec<&mut [PendingAnnotation]> =
+            pending.chunk_by_mut(|a, b| a.item == b.item).collect();
+        groups.par_iter_mut().for_each(|group| {
+            // Stable: rows that tie keep their input order, so input order is the last key.
+            group.sort_by_key(|a| (a.annotator, a.submitted_at_ms));
+            let kept = keep_last_per_annotator(group);
+            *group = &mut std::mem::take(group)[..kept];
+        });
+        // Each item's kept annotations, in item order (an item may have none).
+        let mut kept: Vec<&[PendingAnnotation]> = vec![&[]; items.len()];
+        for group in groups {
+            kept[group[0].item as usize] = group;
         }
-        pending.truncate(len);
-        pending.shrink_to_fit();
-        let kept = pending;
-
-        let mut item_offsets = vec![0usize; items.len() + 1];
-        for p in &kept {
-            item_offsets[p.item as usize + 1] += 1;
-        }
-        for i in 0..items.len() {
-            item_offsets[i + 1] += item_offsets[i];
-        }
-        let single_annotation_items = (0..items.len())
-            .filter(|&i| item_offsets[i + 1] - item_offsets[i] == 1)
-            .count() as u64;
+        let item_offsets: Vec<usize> = std::iter::once(0)
+            .chain(kept.iter().scan(0, |end, group| {
+                *end += group.len();
+                Some(*end)
+            }))
+            .collect();
+        let n_kept = item_offsets[items.len()];
+        let duplicate = (n_pending - n_kept) as u64;
+        let single_annotation_items = kept.iter().filter(|g| g.len() == 1).count() as u64;
 
         let mut gold = vec![NO_LABEL; items.len()];
         for (item, label) in self.gold {
@@ -672,6 +691,7 @@ impl DatasetBuilder {
         } else {
             let kept_payload: Vec<(u32, &str)> = kept
                 .iter()
+                .flat_map(|g| g.iter())
                 .map(|p| (p.extra, labels[p.label as usize].as_str()))
                 .collect();
             self.payload.finish(&kept_payload, &item_map, items.len())
@@ -682,23 +702,24 @@ impl DatasetBuilder {
             .collect::<Option<Vec<f64>>>()
             .filter(|v| !v.is_empty());
 
-        // The columns are fresh memory: filled in parallel, so is the page faulting.
+        // The columns are fresh memory: the four are filled in parallel, so is the page
+        // faulting.
         let ((annotator, label), (duration_s, submitted_at_ms)) = rayon::join(
             || {
                 rayon::join(
-                    || kept.par_iter().map(|p| p.annotator).collect(),
-                    || kept.par_iter().map(|p| p.label).collect(),
+                    || gather(&kept, n_kept, |p| p.annotator),
+                    || gather(&kept, n_kept, |p| p.label),
                 )
             },
             || {
                 rayon::join(
                     || {
                         self.has_duration
-                            .then(|| kept.par_iter().map(|p| p.duration_s).collect())
+                            .then(|| gather(&kept, n_kept, |p| p.duration_s))
                     },
                     || {
                         self.has_submitted
-                            .then(|| kept.par_iter().map(|p| p.submitted_at_ms).collect())
+                            .then(|| gather(&kept, n_kept, |p| p.submitted_at_ms))
                     },
                 )
             },
@@ -834,8 +855,7 @@ mod tests {
             }
             b.build(None).unwrap()
         };
-        // Rows in item order take the in-place way; a first row for an item that sorts
-        // last makes them go through the counting sort.
+        // A first row for an item that sorts last: still grouped, no longer in item order.
         let (in_order, counted) = (build(None), build(Some("zz")));
         assert!(in_order.skipped.duplicate > 0);
         let n = in_order.n_annotations();
@@ -853,6 +873,53 @@ mod tests {
             bits(&in_order.duration_s.unwrap())
         );
         assert_eq!(counted.skipped.duplicate, in_order.skipped.duplicate);
+    }
+
+    #[test]
+    fn interleaved_and_reordered_groups_build_as_grouped_rows() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // Rows of each item, in input order within the item.
+        let mut groups = Vec::new();
+        for item in 0..200 {
+            let rows: Vec<_> = (0..rng.random_range(1..7))
+                .map(|_| {
+                    let annotator = format!("w{}", rng.random_range(0..5));
+                    let label = ["x", "y", "z"][rng.random_range(0..3)];
+                    let at = (rng.random_range(0..3) > 0).then(|| rng.random_range(0..4i64));
+                    (item.to_string(), annotator, label, at)
+                })
+                .collect();
+            groups.push(rows);
+        }
+        let build = |rows: &[&(String, String, &str, Option<i64>)]| {
+            let mut b = DatasetBuilder::default();
+            for (item, annotator, label, at) in rows.iter().copied() {
+                b.push(Row {
+                    item,
+                    annotator,
+                    label,
+                    submitted_at_ms: *at,
+                    duration_s: at.map(|t| t as f32 / 2.0),
+                    ..Row::default()
+                });
+            }
+            (
+                grouped_by_item(&b.pending, b.items.names.len()),
+                format!("{:?}", b.build(None)),
+            )
+        };
+        let grouped: Vec<_> = groups.iter().flatten().collect();
+        let reversed: Vec<_> = groups.iter().rev().flatten().collect();
+        // Round robin: every item's first row, then every second row, and so on.
+        let longest = groups.iter().map(Vec::len).max().unwrap();
+        let interleaved: Vec<_> = (0..longest)
+            .flat_map(|k| groups.iter().filter_map(move |g| g.get(k)))
+            .collect();
+        let (was_grouped, want) = build(&grouped);
+        assert!(was_grouped && want.contains("duplicate: "));
+        assert_eq!(build(&reversed), (true, want.clone()));
+        assert_eq!(build(&interleaved), (false, want));
     }
 
     #[test]

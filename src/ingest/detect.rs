@@ -29,6 +29,25 @@ pub(crate) fn detect(path: &Path, bytes: &[u8], forced: Option<Format>) -> Forma
     }
 }
 
+/// [`detect`] for a file that starts with `start`, when the rest of it cannot change the
+/// answer: the first record or header line is complete (and no whole-file scan is needed).
+pub(crate) fn detect_from_start(
+    path: &Path,
+    start: &[u8],
+    forced: Option<Format>,
+) -> Option<Format> {
+    let settled = match forced {
+        Some(Format::LabelStudio) => false,
+        Some(_) => true,
+        None => match first_byte(start) {
+            Some(b'[') | None => false,
+            Some(b'{') => first_json_record(start).is_some(),
+            Some(_) => memchr::memchr(b'\n', start).is_some(),
+        },
+    };
+    settled.then(|| detect(path, start, forced))
+}
+
 fn label_studio_kind(bytes: &[u8]) -> Format {
     match first_byte(bytes) {
         // Not only the first record: JSON-MIN writes a task without annotations as a record
@@ -234,5 +253,48 @@ mod tests {
             detect(Path::new("x"), min.as_bytes(), Some(Format::LabelStudio)),
             Format::LabelStudioMin
         );
+    }
+
+    /// Walk `dir` recursively, collecting files.
+    fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn detection_from_the_start_agrees_with_the_whole_file() {
+        let mut files = Vec::new();
+        files_under(Path::new("fixtures"), &mut files);
+        assert!(files.len() > 20);
+        let mut settled = 0;
+        for file in files {
+            let bytes = std::fs::read(&file).unwrap();
+            for forced in [None, Some(Format::Jsonl), Some(Format::LabelStudio)] {
+                let whole = detect(&file, &bytes, forced);
+                for len in [0, 1, 10, 40, 100, 1000, bytes.len()] {
+                    let start = &bytes[..len.min(bytes.len())];
+                    if let Some(format) = detect_from_start(&file, start, forced) {
+                        assert_eq!(format, whole, "{} {len} {forced:?}", file.display());
+                        settled += 1;
+                    }
+                }
+            }
+        }
+        assert!(settled > 100);
+        // A cut first record or header line settles nothing.
+        let path = Path::new("x.jsonl");
+        let prodigy = b"{\"text\":\"a\",\"_view_id\":\"choice\"}\n";
+        assert_eq!(detect_from_start(path, &prodigy[..20], None), None);
+        assert_eq!(
+            detect_from_start(path, prodigy, None),
+            Some(Format::Prodigy)
+        );
+        assert_eq!(detect_from_start(path, b"WorkerId,HIT", None), None);
     }
 }

@@ -41,6 +41,7 @@ use sha2::{Digest, Sha256};
 pub use columns::{ColumnMap, ColumnOverrides};
 pub use hygiene::{LabelHygiene, LabelVariants};
 pub use invalid::{count_by_reason, write_quarantine, InvalidRecord, OnInvalid};
+use parallel::Streaming;
 pub(crate) use sink::{Fields, Payload, RecordSink};
 
 use crate::dataset::{Dataset, Level};
@@ -216,32 +217,21 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
             });
             continue;
         }
-        let bytes = stage("ingest/read", || read_input(path))?;
-        let format = detect::detect(path, &bytes, opts.format);
         let (invalid_before, accepted_before) = (sink.invalid.len(), sink.accepted);
-        // The digest is one sequential pass over the bytes: it runs beside the parsing.
-        let (sha256, rows) = rayon::join(
-            || stage("ingest/sha256", || sha256_hex(&bytes)),
-            || {
-                stage("ingest/parse", || {
-                    // Large canonical files are read in parallel chunks; anything unusual
-                    // (gold rows, an invalid record) falls back to the sequential reader,
-                    // which locates it.
-                    match parallel::read(path, &bytes, format, opts, &mut sink) {
-                        Some(rows) => Ok(rows),
-                        None => read_file(path, &bytes, format, opts, &mut sink),
-                    }
-                })
-            },
-        );
-        let rows = rows?;
+        // Large canonical files are streamed: read, hashed and parsed in parallel windows.
+        // Anything else, and anything unusual in them (gold rows, an invalid record), is
+        // read whole and then sequentially, which locates it.
+        let (format, sha256, rows) = match stage("ingest/stream", || {
+            parallel::stream_file(path, opts, &mut sink)
+        }) {
+            Streaming::Done(s) => (s.format, s.sha256, s.rows),
+            Streaming::NotStreamable => read_whole(path, true, opts, &mut sink)?,
+            Streaming::NeedsSequential => read_whole(path, false, opts, &mut sink)?,
+        };
         if sink.accepted == accepted_before {
             if let Some(first) = sink.invalid.get(invalid_before) {
                 return Err(nothing_valid(first, sink.invalid.len() - invalid_before));
             }
-        }
-        if format.is_line_based() {
-            invalid::fill_raw_lines(&mut sink.invalid[invalid_before..], path, &bytes);
         }
         files.push(InputFile {
             path: path.display().to_string(),
@@ -262,6 +252,40 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
     }
     let last = paths.last().map(|p| p.as_path()).unwrap_or(Path::new("-"));
     finish(sink, files, last, opts)
+}
+
+/// Read the file at `path` (or standard input) into memory and then into the sink, in
+/// parallel chunks when `try_parallel` and they allow it; its format, SHA-256 and number of
+/// records.
+fn read_whole(
+    path: &Path,
+    try_parallel: bool,
+    opts: &IngestOptions,
+    sink: &mut RecordSink<'_>,
+) -> Result<(Format, String, u64)> {
+    let bytes = stage("ingest/read", || read_input(path))?;
+    let format = detect::detect(path, &bytes, opts.format);
+    let invalid_before = sink.invalid.len();
+    // The digest is one sequential pass over the bytes: it runs beside the parsing.
+    let (sha256, rows) = rayon::join(
+        || stage("ingest/sha256", || sha256_hex(&bytes)),
+        || {
+            stage("ingest/parse", || {
+                let in_parallel = try_parallel
+                    .then(|| parallel::read(path, &bytes, format, opts, sink))
+                    .flatten();
+                match in_parallel {
+                    Some(rows) => Ok(rows),
+                    None => read_file(path, &bytes, format, opts, sink),
+                }
+            })
+        },
+    );
+    let rows = rows?;
+    if format.is_line_based() {
+        invalid::fill_raw_lines(&mut sink.invalid[invalid_before..], path, &bytes);
+    }
+    Ok((format, sha256, rows))
 }
 
 /// Read one export held in memory, named `name` (its extension and file name guide format
@@ -441,10 +465,12 @@ fn read_file_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// A digest as lower-case hex.
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(all(test, unix))]

@@ -1,33 +1,43 @@
-//! Parallel reading of the canonical long form (CSV, TSV, JSONL) for large files.
+//! Parallel reading of the canonical long form (CSV, TSV, JSONL) for large inputs.
 //!
-//! The data after the header is cut into chunks of about `CHUNK_BYTES` right after a line
-//! break, so every chunk starts at a record. Each chunk is read by the ordinary sequential
-//! reader (`delimited::read` with the header line put in front, or `jsonl::read`; a CSV or
-//! TSV chunk the csv crate would only split by `delimited::read_plain_body`) into its
-//! own `RecordSink`, in parallel with rayon; the chunks' builders are then appended in file
+//! The input is read as a stream of windows of a few chunks each, into two reused buffers
+//! (fresh memory as large as the file would cost a page fault per 4 KiB). Each window ends
+//! right after a line break and is cut into chunks of about `CHUNK_BYTES` the same way, so
+//! every chunk starts at a record. Each chunk is read by the ordinary sequential reader
+//! (`delimited::read` with the header line put in front, or `jsonl::read`; a CSV or TSV
+//! chunk the csv crate would only split by `delimited::read_plain_body`) into its own
+//! `RecordSink`, in parallel with rayon; the chunks' builders are then appended in file
 //! order. Appending keeps input order and ids are canonicalised when the dataset is built,
 //! so the result is the one the sequential reader gives, for any thread count.
 //!
 //! In a CSV with quotes a line break inside a quoted field is not a cut: cuts follow the
-//! quote parity (`split_outside_quotes`), and each chunk is checked to quote strictly.
+//! quote parity (`last_record_end`, `split_outside_quotes`), and each chunk is checked to
+//! quote strictly.
 //!
-//! Whenever this path might differ, it steps aside and the caller reads sequentially:
-//! small files; a CSV with loose quoting (a quote inside an unquoted field), where parity
-//! does not say where records end; rows carrying gold labels (their first-wins
-//! conflict rule is order-sensitive across chunks); and any error in any chunk, so errors
-//! are reported by the sequential reader with the file and the line, exactly as before.
+//! Whenever this path might differ, it steps aside and the caller reads the whole input
+//! sequentially: small inputs; a CSV with loose quoting (a quote inside an unquoted field),
+//! where parity does not say where records end; rows carrying gold labels (their
+//! first-wins conflict rule is order-sensitive across chunks); and any error in any chunk,
+//! so errors are reported by the sequential reader with the file and the line, exactly as
+//! before.
 
+use std::io::Read;
 use std::path::Path;
 
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 
-use super::{delimited, jsonl, Format, IngestOptions, RecordSink};
+use super::{delimited, detect, jsonl, Format, IngestOptions, RecordSink};
 
 /// Target chunk size.
 pub(crate) const CHUNK_BYTES: usize = 4 << 20;
 
+/// The least of a file read before its format is detected from it (a header line or first
+/// record is far shorter).
+const START_BYTES: usize = 64 << 10;
+
 /// Read `bytes` in parallel into `sink`; the number of data records, or `None` when the
-/// caller must read the file sequentially (then `sink` is untouched).
+/// caller must read the input sequentially (then `sink` is untouched).
 pub(crate) fn read(
     path: &Path,
     bytes: &[u8],
@@ -47,55 +57,242 @@ pub(crate) fn read_chunked(
     sink: &mut RecordSink<'_>,
     chunk_bytes: usize,
 ) -> Option<u64> {
-    let chunk_bytes = chunk_bytes.max(1);
-    if bytes.len() < 2 * chunk_bytes {
-        return None;
+    let mut input = bytes;
+    let (first, at_end) = first_window(&mut input, chunk_bytes, 0)?;
+    read_windows(
+        path,
+        input,
+        first,
+        at_end,
+        format,
+        opts,
+        sink,
+        chunk_bytes,
+        None,
+    )
+}
+
+/// What [`stream_file`] did.
+pub(crate) enum Streaming {
+    /// The file was read into the sink.
+    Done(Streamed),
+    /// Not a large regular file in a canonical format (or standard input): read it whole.
+    NotStreamable,
+    /// Something in the file needs the sequential reader (the sink is untouched).
+    NeedsSequential,
+}
+
+/// A file read by [`stream_file`].
+pub(crate) struct Streamed {
+    pub format: Format,
+    /// Data records read.
+    pub rows: u64,
+    /// SHA-256 of the bytes read, in hex.
+    pub sha256: String,
+}
+
+/// Read the file at `path` in parallel into `sink` without holding it in memory, hashing
+/// it on the way. Its format is detected from its start; I/O errors make it
+/// `NotStreamable`, and the caller's ordinary read reports them.
+pub(crate) fn stream_file(
+    path: &Path,
+    opts: &IngestOptions,
+    sink: &mut RecordSink<'_>,
+) -> Streaming {
+    stream_file_chunked(path, opts, sink, CHUNK_BYTES)
+}
+
+/// [`stream_file`] with a chosen chunk size (tests use tiny chunks).
+fn stream_file_chunked(
+    path: &Path,
+    opts: &IngestOptions,
+    sink: &mut RecordSink<'_>,
+    chunk_bytes: usize,
+) -> Streaming {
+    let start = || -> Option<_> {
+        if path == Path::new("-") {
+            return None;
+        }
+        let mut file = std::fs::File::open(path).ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        let (first, at_end) = first_window(&mut file, chunk_bytes, START_BYTES)?;
+        let format = detect::detect_from_start(path, &first, opts.format)
+            .filter(|f| matches!(f, Format::Csv | Format::Tsv | Format::Jsonl))?;
+        Some((file, first, at_end, format))
+    };
+    let Some((file, first, at_end, format)) = start() else {
+        return Streaming::NotStreamable;
+    };
+    let mut digest = Sha256::new();
+    let read = read_windows(
+        path,
+        file,
+        first,
+        at_end,
+        format,
+        opts,
+        sink,
+        chunk_bytes,
+        Some(&mut digest),
+    );
+    match read {
+        Some(rows) => Streaming::Done(Streamed {
+            format,
+            rows,
+            sha256: super::hex(&digest.finalize()),
+        }),
+        None => Streaming::NeedsSequential,
     }
-    let (header, data) = match format {
+}
+
+/// Bytes per window: a few chunks per thread, so that every thread has work in each.
+fn window_bytes(chunk_bytes: usize) -> usize {
+    rayon::current_num_threads().max(1) * 2 * chunk_bytes.max(1)
+}
+
+/// The first window of `input` (at least `least` bytes) and whether it is all of the input;
+/// `None` when the input is too small to be worth reading in parallel, or cannot be read.
+fn first_window(
+    input: &mut impl Read,
+    chunk_bytes: usize,
+    least: usize,
+) -> Option<(Vec<u8>, bool)> {
+    let size = window_bytes(chunk_bytes).max(least);
+    let mut window = Vec::with_capacity(size);
+    let at_end = fill(input, &mut window, size).ok()?;
+    (!at_end || window.len() >= 2 * chunk_bytes.max(1)).then_some((window, at_end))
+}
+
+/// Read from `input` onto the end of `buf` until it holds `len` bytes; whether the input
+/// ended first.
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>, len: usize) -> std::io::Result<bool> {
+    let want = len.saturating_sub(buf.len());
+    let got = input.by_ref().take(want as u64).read_to_end(buf)?;
+    Ok(got < want)
+}
+
+/// Read `more` bytes from `input` onto the end of `buf`; whether the input ended first.
+fn grow(input: &mut impl Read, buf: &mut Vec<u8>, more: usize) -> Option<bool> {
+    fill(input, buf, buf.len() + more).ok()
+}
+
+/// Read the rest of `input`, which starts with `window` (all of the input when `at_end`),
+/// window by window into `sink` (see the module comment); `digest` is fed every byte.
+fn read_windows(
+    path: &Path,
+    mut input: impl Read + Send,
+    mut window: Vec<u8>,
+    mut at_end: bool,
+    format: Format,
+    opts: &IngestOptions,
+    sink: &mut RecordSink<'_>,
+    chunk_bytes: usize,
+    mut digest: Option<&mut Sha256>,
+) -> Option<u64> {
+    let chunk_bytes = chunk_bytes.max(1);
+    let size = window_bytes(chunk_bytes);
+    let (header, mut start) = match format {
         Format::Csv | Format::Tsv => {
-            let end = bytes.iter().position(|&b| b == b'\n')? + 1;
+            let end = loop {
+                if let Some(i) = memchr::memchr(b'\n', &window) {
+                    break i + 1;
+                }
+                if at_end {
+                    return None;
+                }
+                at_end = grow(&mut input, &mut window, size)?;
+            };
             // A header with a line break inside quotes: rare enough to read sequentially.
-            if memchr::memchr_iter(b'"', &bytes[..end]).count() % 2 == 1 {
+            if memchr::memchr_iter(b'"', &window[..end]).count() % 2 == 1 {
                 return None;
             }
-            let data = &bytes[end..];
-            let header = delimited::header(path, &bytes[..end], format, opts).ok()?;
-            (Some(header), data)
+            let header = delimited::header(path, &window[..end], format, opts).ok()?;
+            (Some(header), end)
         }
-        Format::Jsonl => (None, bytes),
+        Format::Jsonl => (None, 0),
         _ => return None,
     };
     // RFC 4180 quoting (CSV, not TSV): a line break inside a quoted field is not a cut.
-    let quoted = format == Format::Csv && memchr::memchr(b'"', data).is_some();
-    let chunks = if quoted {
-        split_outside_quotes(data, chunk_bytes)
-    } else {
-        split_at_lines(data, chunk_bytes)
-    };
-    // Chunks are read a few per thread at a time; each group is appended (one thread, in
-    // file order) while the next group is being read, so only two groups of chunk builders
-    // are alive at once and the appending overlaps the parsing.
-    let batch = rayon::current_num_threads().max(1) * 2;
+    let quoting = format == Format::Csv;
+    let mut next = Vec::with_capacity(window.capacity());
+    // Each window's chunks are read while the previous window's builders are appended (one
+    // thread, in file order), the window is hashed and the next one is read, so only two
+    // windows of chunk builders are alive at once and the rest overlaps the parsing.
     let mut acc: Option<(RecordSink<'_>, u64)> = None;
     let mut waiting: Vec<Option<(RecordSink<'_>, u64)>> = Vec::new();
-    for group in chunks.chunks(batch) {
-        let (read, appended) = rayon::join(
+    loop {
+        // Grow the window until it holds a whole record (or all of the input).
+        let cut = loop {
+            if at_end {
+                break window.len();
+            }
+            if let Some(end) = last_record_end(&window[start..], quoting) {
+                break start + end;
+            }
+            at_end = grow(&mut input, &mut window, size)?;
+        };
+        let records = &window[start..cut];
+        let chunks = if quoting && memchr::memchr(b'"', records).is_some() {
+            split_outside_quotes(records, chunk_bytes)
+        } else {
+            split_at_lines(records, chunk_bytes)
+        };
+        let (read, (appended, filled)) = rayon::join(
             || {
-                group
+                chunks
                     .par_iter()
                     .map(|chunk| read_chunk(path, header.as_ref(), chunk, opts))
                     .collect::<Vec<_>>()
             },
-            || append_parts(&mut acc, std::mem::take(&mut waiting)),
+            || {
+                if let Some(digest) = digest.as_mut() {
+                    digest.update(&window[..cut]);
+                }
+                let appended = append_parts(&mut acc, std::mem::take(&mut waiting));
+                next.clear();
+                next.extend_from_slice(&window[cut..]);
+                let filled = if at_end {
+                    Ok(true)
+                } else {
+                    fill(&mut input, &mut next, size)
+                };
+                (appended, filled)
+            },
         );
         appended?;
         waiting = read;
+        if at_end {
+            break;
+        }
+        at_end = filled.ok()?;
+        std::mem::swap(&mut window, &mut next);
+        start = 0;
     }
     append_parts(&mut acc, waiting)?;
     // The caller's sink is only touched once every chunk has been read.
     let (part, rows) = acc?;
     absorb(sink, part);
     Some(rows)
+}
+
+/// The end of the last whole record in `data` (just after its line break), if any. With
+/// `quoting`, `data` must start outside quotes, and a line break with an odd number of
+/// quotes before it (inside a quoted field) ends no record.
+fn last_record_end(data: &[u8], quoting: bool) -> Option<usize> {
+    if !quoting {
+        return memchr::memrchr(b'\n', data).map(|i| i + 1);
+    }
+    let mut quotes_before = memchr::memchr_iter(b'"', data).count();
+    for i in memchr::memrchr2_iter(b'"', b'\n', data) {
+        if data[i] == b'"' {
+            quotes_before -= 1;
+        } else if quotes_before % 2 == 0 {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 /// Append chunk results in order; `None` when a chunk failed or needs the sequential reader.
@@ -173,7 +370,7 @@ fn split_at_lines(data: &[u8], size: usize) -> Vec<&[u8]> {
     let mut start = 0;
     while start < data.len() {
         let target = (start + size).min(data.len());
-        let end = match data[target..].iter().position(|&b| b == b'\n') {
+        let end = match memchr::memchr(b'\n', &data[target..]) {
             Some(i) => target + i + 1,
             None => data.len(),
         };
@@ -525,6 +722,76 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn streamed_files_read_and_hash_as_when_read_whole() {
+        let opts = IngestOptions::default();
+        let dir = tempfile::tempdir().unwrap();
+        for seed in 0..3 {
+            let (csv, tsv, jsonl) = random_batch(seed, 2000);
+            let quoted = random_quoted(seed, 1500);
+            for (bytes, name, format) in [
+                (&csv, "a.csv", Format::Csv),
+                (&tsv, "a.tsv", Format::Tsv),
+                (&jsonl, "a.jsonl", Format::Jsonl),
+                (&quoted, "q.csv", Format::Csv),
+            ] {
+                let path = dir.path().join(name);
+                std::fs::write(&path, bytes).unwrap();
+                let want = sequential(bytes, format, &opts);
+                assert!(want.is_some());
+                for chunk in [1, 100, 4096] {
+                    let mut sink = RecordSink::new(&opts);
+                    let Streaming::Done(read) = stream_file_chunked(&path, &opts, &mut sink, chunk)
+                    else {
+                        panic!("{name} seed {seed} chunk {chunk} not streamed");
+                    };
+                    assert_eq!(read.format, format);
+                    assert_eq!(read.sha256, crate::ingest::sha256_hex(bytes));
+                    let ds = sink.builder.build(None).ok();
+                    let got =
+                        ds.map(|ds| format!("{} {ds:?} {:?}", read.rows, sink.skipped_by_reason));
+                    assert_eq!(got, want, "{name} seed {seed} chunk {chunk}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_steps_aside_for_small_files_stdin_and_gold_rows() {
+        let opts = IngestOptions::default();
+        let dir = tempfile::tempdir().unwrap();
+        let mut gold = b"item,annotator,label,gold\n".to_vec();
+        for i in 0..100 {
+            gold.extend(format!("{i},a,x,x\n").bytes());
+        }
+        let path = dir.path().join("gold.csv");
+        std::fs::write(&path, &gold).unwrap();
+        let mut sink = RecordSink::new(&opts);
+        let outcome = |chunk, path: &Path, sink: &mut RecordSink<'_>| match stream_file_chunked(
+            path, &opts, sink, chunk,
+        ) {
+            Streaming::Done(_) => "done",
+            Streaming::NotStreamable => "not streamable",
+            Streaming::NeedsSequential => "sequential",
+        };
+        assert_eq!(outcome(16, &path, &mut sink), "sequential");
+        assert!(sink.builder.is_empty());
+        assert_eq!(outcome(gold.len(), &path, &mut sink), "not streamable");
+        assert_eq!(outcome(16, Path::new("-"), &mut sink), "not streamable");
+        assert_eq!(outcome(16, dir.path(), &mut sink), "not streamable");
+        assert!(sink.builder.is_empty());
+    }
+
+    #[test]
+    fn windows_end_after_the_last_record() {
+        assert_eq!(last_record_end(b"a\nb\nc", false), Some(4));
+        assert_eq!(last_record_end(b"abc", false), None);
+        // The last line break is inside an open quoted field.
+        assert_eq!(last_record_end(b"a,\"x\ny\"\nb,\"z\n", true), Some(8));
+        assert_eq!(last_record_end(b"a,\"x\ny", true), None);
+        assert_eq!(last_record_end(b"a,\"x\ny", false), Some(5));
     }
 
     #[test]
