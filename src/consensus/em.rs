@@ -286,10 +286,10 @@ struct EStep<'s, W> {
     width: W,
     p: &'s Problem<'s>,
     rows: &'s Rows,
-    log_err: &'s [f64],
     log_prior: &'s [f64],
-    /// `exp(log_err)`.
-    err: Vec<f64>,
+    /// Per row, its `k` error rates then their `k` logs: an annotation's reads are one
+    /// stretch of memory.
+    rates: Vec<f64>,
     /// `exp(log_prior)`.
     prior: Vec<f64>,
 }
@@ -302,13 +302,23 @@ impl<'s, W: Width> EStep<'s, W> {
         log_err: &'s [f64],
         log_prior: &'s [f64],
     ) -> Self {
+        let k = width.k();
+        let mut rates = vec![0.0; 2 * log_err.len()];
+        rates
+            .par_chunks_mut(2 * k)
+            .zip(log_err.par_chunks(k))
+            .for_each(|(out, logs)| {
+                let (lin, log) = out.split_at_mut(k);
+                for ((e, l), &v) in lin.iter_mut().zip(log).zip(logs) {
+                    (*e, *l) = (v.exp(), v);
+                }
+            });
         EStep {
             width,
             p,
             rows,
-            log_err,
             log_prior,
-            err: log_err.par_iter().map(|v| v.exp()).collect(),
+            rates,
             prior: log_prior.iter().map(|v| v.exp()).collect(),
         }
     }
@@ -328,10 +338,11 @@ impl<W: Width> ItemRows<W> for EStep<'_, W> {
         logs.copy_from_slice(&self.log_prior[..k]);
         for &r in &self.rows.pos_row[p.ds.item_range(item)] {
             let r = r as usize;
-            for (v, e) in row.iter_mut().zip(&self.err[r * k..][..k]) {
+            let (lin, log) = self.rates[2 * r * k..][..2 * k].split_at(k);
+            for (v, e) in row.iter_mut().zip(lin) {
                 *v *= e;
             }
-            for (v, e) in logs.iter_mut().zip(&self.log_err[r * k..][..k]) {
+            for (v, e) in logs.iter_mut().zip(log) {
                 *v += e;
             }
         }
