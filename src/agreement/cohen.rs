@@ -283,14 +283,20 @@ pub(crate) fn pairwise(
             } = scratch;
             shared.resize(r.n_raters, 0);
             rec.clear();
+            // Copy first, count after: the copy's reads (a cache miss per item) do not
+            // wait on one another, so many are in flight at once.
             for &(start, end, la) in &own[offsets[a]..offsets[a + 1]] {
-                for &(b, lb) in &r.rater_cat[start as usize..end as usize] {
-                    if shared[b as usize] == 0 {
-                        touched.push(b);
-                    }
-                    shared[b as usize] += 1;
-                    rec.push((b, la, lb));
+                rec.extend(
+                    r.rater_cat[start as usize..end as usize]
+                        .iter()
+                        .map(|&(b, lb)| (b, la, lb)),
+                );
+            }
+            for &(b, _, _) in rec.iter() {
+                if shared[b as usize] == 0 {
+                    touched.push(b);
                 }
+                shared[b as usize] += 1;
             }
             // Most co-annotators share only a few items: keep the records of the pairs
             // that reach `min_shared` before sorting (kappa only counts them, so the order
