@@ -20,7 +20,7 @@ use super::loo_agreement::{agreement_signal, kappa_signal, low_agreement_test};
 pub use super::measure::Signals;
 use super::measure::{cohort, finite, finite_signals, measure, Raw, Scratch};
 use super::random_clicking::{independence_signal, random_clicking_test};
-use super::{Action, ConsensusView, Policy, Signal};
+use super::{Action, ConsensusView, LeaveOneOut, Policy, Signal};
 use crate::timings::stage;
 use crate::Dataset;
 
@@ -95,9 +95,44 @@ pub fn assess_with(
     policy: &Policy,
     extra: Vec<RuleTest>,
 ) -> QualityReport {
+    let mut report = assess_votes(ds, &consensus.leave_one_out(), policy, extra);
+    report.add_model_signals(consensus.annotator_accuracy, consensus.spam_probability);
+    report
+}
+
+impl QualityReport {
+    /// Each annotator's model accuracy and spam probability (by annotator index), the only
+    /// signals that come from the consensus model. No rule reads them, so adding them after
+    /// [`assess_votes`] changes no flag, decision or order.
+    pub fn add_model_signals(
+        &mut self,
+        annotator_accuracy: Option<&[f64]>,
+        spam_probability: Option<&[f64]>,
+    ) {
+        for a in &mut self.annotators {
+            let signal = |per_annotator: Option<&[f64]>| {
+                per_annotator
+                    .and_then(|v| v.get(a.index as usize))
+                    .map(|&v| Signal::new(v, a.items).finite())
+            };
+            a.signals.model_accuracy = signal(annotator_accuracy);
+            a.signals.spam_probability = signal(spam_probability);
+        }
+    }
+}
+
+/// The audit against the leave-one-out majorities alone: every signal, test, flag and
+/// decision of [`assess_with`] except the model's signals (see
+/// [`QualityReport::add_model_signals`]). Needs no consensus model, so it can run beside it.
+pub fn assess_votes(
+    ds: &Dataset,
+    votes: &LeaveOneOut,
+    policy: &Policy,
+    extra: Vec<RuleTest>,
+) -> QualityReport {
     let n_ann = ds.n_annotators();
     let by = stage("  quality_records", || {
-        ByAnnotator::build(ds, consensus, policy, true)
+        ByAnnotator::build(ds, votes, policy, true)
     });
     let raw: Vec<Raw> = stage("  quality_measure", || {
         (0..n_ann)
@@ -160,14 +195,6 @@ pub fn assess_with(
                         cohort_median: co.gold_accuracy,
                         ..g
                     }),
-                    model_accuracy: consensus
-                        .annotator_accuracy
-                        .and_then(|v| v.get(a))
-                        .map(|&v| Signal::new(v, r.items)),
-                    spam_probability: consensus
-                        .spam_probability
-                        .and_then(|v| v.get(a))
-                        .map(|&v| Signal::new(v, r.items)),
                     support: (r.support.n > 0).then(|| Signal {
                         p_value: Some(r.support.p_value()),
                         expected: Some(r.support.expected / r.support.n as f64),
