@@ -153,7 +153,7 @@ pub fn assess_votes(
     };
 
     // Signals and rule tests per annotator (parallel, collected in annotator order).
-    let per: Vec<(Signals, Vec<RuleTest>)> = stage("  quality_signals", || {
+    let mut per: Vec<(Signals, Vec<RuleTest>)> = stage("  quality_signals", || {
         (0..n_ann)
             .into_par_iter()
             .map(|a| {
@@ -317,11 +317,12 @@ pub fn assess_votes(
 
     let started = Instant::now();
     // One false-discovery family: every rule test and every pair.
-    let mut tests: Vec<RuleTest> = Vec::new();
-    let mut signals: Vec<Signals> = Vec::with_capacity(n_ann);
-    for (s, t) in per {
-        signals.push(s);
-        tests.extend(t);
+    // The signals stay where they are until they move, once, into the sorted report: at
+    // some kilobytes each, every copy of all of them costs page faults and memory traffic.
+    let mut tests: Vec<RuleTest> =
+        Vec::with_capacity(per.iter().map(|(_, t)| t.len()).sum::<usize>() + extra.len());
+    for (_, t) in &mut per {
+        tests.append(t);
     }
     tests.extend(extra.into_iter().filter(|t| {
         eligible.get(t.annotator as usize).copied().unwrap_or(false)
@@ -426,11 +427,13 @@ pub fn assess_votes(
             mine.push(f);
         }
     }
-    let mut annotators: Vec<AnnotatorReport> = signals
-        .into_iter()
-        .zip(flags_of)
+    // Decision and strongest flag per annotator, then the report order (decision, min q,
+    // id) on indices: ids are unique, so the order is total and the same as sorting the
+    // finished reports.
+    let judged: Vec<(Decision, Option<f64>, Vec<Rule>)> = flags_of
+        .iter()
         .enumerate()
-        .map(|(a, (s, mine))| {
+        .map(|(a, mine)| {
             let decision = if !eligible[a] {
                 Decision::InsufficientEvidence
             } else {
@@ -443,24 +446,36 @@ pub fn assess_votes(
             let mut rules: Vec<Rule> = mine.iter().map(|f| f.rule).collect();
             rules.sort();
             rules.dedup();
+            let min_q = mine.iter().map(|f| f.q_value).min_by(f64::total_cmp);
+            (decision, min_q, rules)
+        })
+        .collect();
+    drop(flags_of);
+    let id = |a: usize| ds.annotators.get(a).map_or("", String::as_str);
+    let mut order: Vec<usize> = (0..n_ann).collect();
+    order.sort_by(|&x, &y| {
+        let ((dx, qx, _), (dy, qy, _)) = (&judged[x], &judged[y]);
+        dx.cmp(dy)
+            .then(qx.unwrap_or(2.0).total_cmp(&qy.unwrap_or(2.0)))
+            .then_with(|| id(x).cmp(id(y)))
+    });
+    let mut judged = judged;
+    let annotators: Vec<AnnotatorReport> = order
+        .into_iter()
+        .map(|a| {
+            let (decision, min_q, ref mut rules) = judged[a];
             AnnotatorReport {
                 id: name(a as u32),
                 items: raw[a].items,
                 decision,
-                signals: s,
-                flags: rules,
+                signals: std::mem::take(&mut per[a].0),
+                flags: std::mem::take(rules),
                 confusion: None,
                 index: a as u32,
-                min_q: mine.iter().map(|f| f.q_value).min_by(f64::total_cmp),
+                min_q,
             }
         })
         .collect();
-    annotators.sort_by(|x, y| {
-        x.decision
-            .cmp(&y.decision)
-            .then(x.min_q.unwrap_or(2.0).total_cmp(&y.min_q.unwrap_or(2.0)))
-            .then_with(|| x.id.cmp(&y.id))
-    });
 
     QualityReport {
         annotators,
