@@ -7,7 +7,7 @@ use super::annotations::ByAnnotator;
 use super::effort::{effort, mad, median, Effort};
 use super::label_bias::{runs_test, LabelCounts, Runs};
 use super::loo_agreement::{cohen_kappa, AgreementCounts, Kappa, Table};
-use super::random_clicking::{chi_square_independence, ChiSquare, Support};
+use super::random_clicking::{chi_square_independence, ChiSquare, ShareTable, Support};
 use super::{Policy, Signal, NO_LABEL};
 use crate::Dataset;
 
@@ -89,6 +89,7 @@ pub(super) struct Scratch {
     given: Vec<bool>,
     seq: Vec<u128>,
     labels: Vec<u32>,
+    shares: ShareTable,
 }
 
 /// Raw measurements of annotator `a` from its records (see `annotations`).
@@ -149,6 +150,9 @@ pub(super) fn measure(
     let given = &mut scratch.given;
     given.clear();
     given.resize(q, false);
+    // With few labels, the others' labels on an item are a bit set and its share one lookup.
+    let shares = &mut scratch.shares;
+    let by_set = shares.fill(&marginal);
     // Gold accuracy that answers drawn from the own label distribution would reach.
     let mut gold_chance = 0.0;
     for ann in anns {
@@ -157,6 +161,16 @@ pub(super) fn measure(
         }
         let others = ann.others(ds, me, &mut scratch.others);
         if others.len() < policy.min_other_annotators {
+            continue;
+        }
+        if by_set {
+            // Labels outside 0..q count for nothing, as in `given` below.
+            let set = others
+                .iter()
+                .filter(|&&l| (l as usize) < q)
+                .fold(0u32, |set, &l| set | 1 << l);
+            let own = (ann.label as usize) < q && set >> ann.label & 1 == 1;
+            support.add_share(shares.share(set), own);
             continue;
         }
         for &l in others {
