@@ -24,6 +24,7 @@ mod report;
 #[cfg(test)]
 mod assess_tests;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 pub use crate::dataset::NO_LABEL;
@@ -185,19 +186,22 @@ pub fn majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
 /// their share voting it (`NO_LABEL`, 0 when there are no others or the others tie). Ties are
 /// left undecided because a tie-break would count against whoever disagreed with it.
 pub fn leave_one_out_majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
-    let loo = crate::consensus::leave_one_out_majority(ds);
-    loo.label
-        .iter()
-        .zip(&loo.share)
-        .zip(&loo.tied)
-        .map(|((&label, &share), &tied)| {
-            if tied || label == NO_LABEL {
-                (NO_LABEL, 0.0)
-            } else {
-                (label, share)
+    let crate::consensus::LooMajority {
+        mut label,
+        mut share,
+        tied,
+    } = crate::consensus::leave_one_out_majority(ds);
+    // In place: new vectors as long as the batch would cost their memory and page faults.
+    label
+        .par_iter_mut()
+        .zip(share.par_iter_mut())
+        .zip(tied.par_iter())
+        .for_each(|((label, share), &tied)| {
+            if tied || *label == NO_LABEL {
+                (*label, *share) = (NO_LABEL, 0.0);
             }
-        })
-        .unzip()
+        });
+    (label, share)
 }
 
 #[cfg(test)]

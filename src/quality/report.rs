@@ -131,7 +131,7 @@ pub fn assess_votes(
     extra: Vec<RuleTest>,
 ) -> QualityReport {
     let n_ann = ds.n_annotators();
-    let by = stage("  quality_records", || {
+    let mut by = stage("  quality_records", || {
         ByAnnotator::build(ds, votes, policy, true)
     });
     let raw: Vec<Raw> = stage("  quality_measure", || {
@@ -142,6 +142,9 @@ pub fn assess_votes(
             })
             .collect()
     });
+    // Durations and submission times are only measured: their memory goes back now.
+    by.duration_s = None;
+    by.submitted_at_ms = None;
     let eligible: Vec<bool> = raw
         .iter()
         .map(|r| r.items as usize >= policy.min_items)
