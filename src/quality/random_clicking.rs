@@ -8,7 +8,7 @@
 
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
-use super::flags::{fmt_p, Rule, RuleTest};
+use super::flags::{fmt_p, message_if, Rule, RuleTest};
 use super::loo_agreement::{Kappa, Table};
 use super::Signal;
 
@@ -209,38 +209,41 @@ pub fn random_clicking_test(
     }
     let p = kappa_below_p(k, ceiling);
     let follows_items = support.n > 0 && support.p_value() < support_alpha;
-    let how = match independence {
-        Some(c) if c.p_value >= independence_alpha => format!(
-            "answers look independent of the consensus (chi-square {})",
-            fmt_p(c.p_value)
-        ),
-        Some(c) => format!(
-            "answers depend on the consensus but disagree with it systematically (chi-square {}), as in label swapping",
-            fmt_p(c.p_value)
-        ),
-        None => "almost every answer is the same label".to_string(),
-    };
+    let gate = k.kappa < ceiling && !follows_items;
     Some(RuleTest {
         annotator,
         rule: Rule::RandomClicking,
-        gate: k.kappa < ceiling && !follows_items,
+        gate,
         statistic: k.kappa,
         cohort_reference: cohort_median,
         threshold: ceiling,
         n: k.n,
         p_value: p,
-        message: format!(
-            "agreement with the consensus is no better than chance: kappa {:.2} (95% CI {:.2} to {:.2}) on {} clear items, {how}, and another annotator gave the same answer on {:.0} of {} items where {:.0} are expected by chance; clears when kappa is credibly above {:.2} ({}).",
-            k.kappa,
-            k.kappa - 1.96 * k.se,
-            k.kappa + 1.96 * k.se,
-            k.n,
-            support.observed,
-            support.n,
-            support.expected,
-            ceiling,
-            fmt_p(p)
-        ),
+        message: message_if(gate, || {
+            let how = match independence {
+                Some(c) if c.p_value >= independence_alpha => format!(
+                    "answers look independent of the consensus (chi-square {})",
+                    fmt_p(c.p_value)
+                ),
+                Some(c) => format!(
+                    "answers depend on the consensus but disagree with it systematically (chi-square {}), as in label swapping",
+                    fmt_p(c.p_value)
+                ),
+                None => "almost every answer is the same label".to_string(),
+            };
+            format!(
+                "agreement with the consensus is no better than chance: kappa {:.2} (95% CI {:.2} to {:.2}) on {} clear items, {how}, and another annotator gave the same answer on {:.0} of {} items where {:.0} are expected by chance; clears when kappa is credibly above {:.2} ({}).",
+                k.kappa,
+                k.kappa - 1.96 * k.se,
+                k.kappa + 1.96 * k.se,
+                k.n,
+                support.observed,
+                support.n,
+                support.expected,
+                ceiling,
+                fmt_p(p)
+            )
+        }),
     })
 }
 
