@@ -14,7 +14,7 @@ use crate::ingest::{self, IngestOptions, Loaded};
 use crate::output;
 use crate::progress::Progress;
 use crate::quality::QualityReport;
-use crate::quality::{self, ConsensusView, Policy};
+use crate::quality::{self, ConsensusView, LeaveOneOut, Policy};
 use crate::report::consensus::ConsensusReport;
 use crate::report::export::{self, Document, ExportManager, Exporter};
 use crate::report::{self, AuditReport, ConsensusSummary, InputSummary, Report};
@@ -190,7 +190,7 @@ pub fn assess_batch_with(
     if let Some(r) = &span_rule {
         extra.extend(r.tests.iter().cloned());
     }
-    progress.stage("consensus");
+    progress.stage("consensus and signals");
     let infer = |method| {
         consensus::infer(
             ds,
@@ -202,10 +202,21 @@ pub fn assess_batch_with(
             },
         )
     };
-    // Leave-one-out majorities do not depend on the model: computed alongside it.
-    let (model, (loo_label, loo_share)) = rayon::join(
+    // Leave-one-out majorities, and the quality audit measured against them, do not depend
+    // on the model: they run while it is fitted, and take the model's own signals after.
+    let (model, ((loo_label, loo_share), mut quality)) = rayon::join(
         || stage("consensus", || infer(spec.method)),
-        || stage("loo_majority", || quality::leave_one_out_majority(ds)),
+        || {
+            let (label, share) = stage("loo_majority", || quality::leave_one_out_majority(ds));
+            let votes = LeaveOneOut {
+                label: &label,
+                share: &share,
+            };
+            let report = stage("quality", || {
+                quality::assess_votes(ds, &votes, policy, extra)
+            });
+            ((label, share), report)
+        },
     );
     let spam = if spec.method == Method::Mace {
         model.spam_probability.clone()
@@ -214,16 +225,7 @@ pub fn assess_batch_with(
     } else {
         None
     };
-    progress.stage("signals");
-    let view = ConsensusView {
-        item_label: &model.labels,
-        item_confidence: &model.confidence,
-        loo_label: &loo_label,
-        loo_share: &loo_share,
-        annotator_accuracy: Some(&model.annotator_accuracy),
-        spam_probability: spam.as_deref(),
-    };
-    let mut quality = stage("quality", || quality::assess_with(ds, &view, policy, extra));
+    quality.add_model_signals(Some(&model.annotator_accuracy), spam.as_deref());
     if let Some(r) = &span_rule {
         for a in &mut quality.annotators {
             a.signals.span_f1 = r.signals.get(&a.index).cloned();
@@ -609,4 +611,62 @@ fn rerun_command(args: &ExplainArgs) -> String {
         .map(|w| shell_quote(w))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::{simulate, SimConfig};
+
+    fn report_json(run: &QualityRun) -> String {
+        serde_json::to_string(&run.quality).unwrap()
+    }
+
+    #[test]
+    fn batch_audit_beside_the_model_equals_the_audit_after_it() {
+        let ds = simulate(&SimConfig {
+            items: 400,
+            seed: 3,
+            ..SimConfig::default()
+        })
+        .to_dataset();
+        let policy = Policy::default();
+        let run = assess_batch(&ds, &ModelSpec::default(), &policy, &Progress::hidden());
+        // The same audit in one piece, after the model, with the confusion blocks copied.
+        let mut after = quality::assess_with(&ds, &run.view(), &policy, Vec::new());
+        assert!(after
+            .annotators
+            .iter()
+            .any(|a| a.signals.model_accuracy.is_some()));
+        let mut confusion = run.quality.annotators.iter().map(|a| a.confusion.clone());
+        for (a, c) in after.annotators.iter_mut().zip(&mut confusion) {
+            a.confusion = c;
+        }
+        assert_eq!(report_json(&run), serde_json::to_string(&after).unwrap());
+    }
+
+    #[test]
+    fn batch_audit_does_not_depend_on_the_thread_count() {
+        let ds = simulate(&SimConfig {
+            items: 600,
+            seed: 8,
+            ..SimConfig::default()
+        })
+        .to_dataset();
+        let in_pool = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                report_json(&assess_batch(
+                    &ds,
+                    &ModelSpec::default(),
+                    &Policy::default(),
+                    &Progress::hidden(),
+                ))
+            })
+        };
+        assert_eq!(in_pool(1), in_pool(3));
+    }
 }

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::{ConsensusView, Policy, NO_LABEL};
+use super::{LeaveOneOut, Policy, NO_LABEL};
 use crate::Dataset;
 
 /// Most other annotators whose labels a record holds itself.
@@ -92,7 +92,7 @@ impl ByAnnotator {
 
     /// Build the records. `pack` = false reads every item's other labels from the dataset
     /// (for tests of the packed path).
-    pub fn build(ds: &Dataset, view: &ConsensusView, policy: &Policy, pack: bool) -> Self {
+    pub fn build(ds: &Dataset, votes: &LeaveOneOut, policy: &Policy, pack: bool) -> Self {
         let n_ann = ds.n_annotators();
         let offsets = ds.annotator_offsets();
         let n = ds.n_annotations();
@@ -140,8 +140,8 @@ impl ByAnnotator {
                             continue;
                         }
                         let pos = range.start + k;
-                        let loo = view.loo_label.get(pos).copied().unwrap_or(NO_LABEL);
-                        let share = view.loo_share.get(pos).copied().unwrap_or(0.0);
+                        let share = votes.share.get(pos).copied().unwrap_or(0.0);
+                        let loo = votes.label.get(pos).copied().unwrap_or(NO_LABEL);
                         let mut rec = Ann {
                             lo: range.start as u32,
                             label: labels[k],
@@ -198,7 +198,7 @@ impl ByAnnotator {
     /// Records with the plain leave-one-out majority as the consensus view.
     pub fn with_majority(ds: &Dataset, policy: &Policy, pack: bool) -> Self {
         let plain = super::PlainVote::new(ds);
-        ByAnnotator::build(ds, &plain.view(), policy, pack)
+        ByAnnotator::build(ds, &plain.view().leave_one_out(), policy, pack)
     }
 }
 

@@ -104,6 +104,24 @@ fn report_is_deterministic_sorted_and_nan_free() {
 }
 
 #[test]
+fn every_flag_explains_itself() {
+    // Built-in rules format a message only when the gate holds: a raised flag always has one.
+    let ds = simulate(&SimConfig {
+        items: 600,
+        seed: 4,
+        ..SimConfig::default()
+    })
+    .to_dataset();
+    let report = run(&ds, &Policy::default());
+    let rules: std::collections::BTreeSet<Rule> = report.flags.iter().map(|f| f.rule).collect();
+    assert!(rules.len() >= 3, "{rules:?}");
+    for f in &report.flags {
+        let text = f.message.strip_prefix(&format!("{}: ", f.annotator));
+        assert!(text.is_some_and(|t| t.len() > 20), "{f:?}");
+    }
+}
+
+#[test]
 fn rules_turned_off_are_not_tested() {
     let sim = simulate(&SimConfig {
         items: 400,

@@ -3,7 +3,7 @@
 //! MAD × 1.4826, Iglewicz & Hoaglin 1993). Speed alone never raises a flag: the
 //! `fast_low_agreement` rule needs fast work AND agreement below the standard.
 
-use super::flags::{fmt_p, pct, Rule, RuleTest};
+use super::flags::{fmt_p, message_if, pct, Rule, RuleTest};
 use super::gold_accuracy::{binomial_cdf, min_successes_to_clear};
 use super::loo_agreement::AgreementCounts;
 use super::Signal;
@@ -106,28 +106,31 @@ pub fn fast_low_agreement_test(
     let (k, n) = (c.agree_clear, c.n_clear);
     let rate = k as f64 / n as f64;
     let p = binomial_cdf(k, n, policy.agreement_standard);
-    let need = min_successes_to_clear(n, policy.agreement_standard, policy.fdr);
-    let cohort = cohort_median_s
-        .map(|m| format!("{m:.1} s"))
-        .unwrap_or_else(|| "unknown".into());
+    let gate = fast && rate < policy.agreement_standard;
     Some(RuleTest {
         annotator,
         rule: Rule::FastLowAgreement,
-        gate: fast && rate < policy.agreement_standard,
+        gate,
         statistic: e.fast_share,
         cohort_reference: cohort_fast_share,
         threshold: policy.fast_share,
         n,
         p_value: p,
-        message: format!(
-            "{} of annotations took under {} s (median {:.1} s vs cohort median {cohort}) while agreement with the others on clear items was {k} of {n} ({}), below the {} standard ({}); clears with at least {need} of {n} in agreement, whatever the speed.",
-            pct(e.fast_share),
-            policy.fast_floor_s,
-            e.median_s,
-            pct(rate),
-            pct(policy.agreement_standard),
-            fmt_p(p)
-        ),
+        message: message_if(gate, || {
+            let need = min_successes_to_clear(n, policy.agreement_standard, policy.fdr);
+            let cohort = cohort_median_s
+                .map(|m| format!("{m:.1} s"))
+                .unwrap_or_else(|| "unknown".into());
+            format!(
+                "{} of annotations took under {} s (median {:.1} s vs cohort median {cohort}) while agreement with the others on clear items was {k} of {n} ({}), below the {} standard ({}); clears with at least {need} of {n} in agreement, whatever the speed.",
+                pct(e.fast_share),
+                policy.fast_floor_s,
+                e.median_s,
+                pct(rate),
+                pct(policy.agreement_standard),
+                fmt_p(p)
+            )
+        }),
     })
 }
 

@@ -106,7 +106,20 @@ pub struct RuleTest {
     pub threshold: f64,
     pub n: u64,
     pub p_value: f64,
+    /// Why the rule fires and what clears it; built-in rules leave it empty when `gate` is
+    /// false (see [`message_if`]).
     pub message: String,
+}
+
+/// A test's message, formatted only when its gate holds: a test whose gate fails never
+/// raises a flag (gates are only ever switched off afterwards), and in a large batch most
+/// tests are of that kind, so formatting all of them cost more than the tests.
+pub fn message_if(gate: bool, text: impl FnOnce() -> String) -> String {
+    if gate {
+        text()
+    } else {
+        String::new()
+    }
 }
 
 /// A raised flag: a rule test that passed its gate and survived FDR control.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use statrs::distribution::{Binomial, DiscreteCDF};
 
-use super::flags::{fmt_p, pct, Rule, RuleTest};
+use super::flags::{fmt_p, message_if, pct, Rule, RuleTest};
 use super::{Signal, NO_LABEL};
 use crate::Dataset;
 
@@ -109,20 +109,23 @@ pub fn assess_gold(
     if (n as usize) < min_gold {
         return (Some(signal), None);
     }
-    let need = min_successes_to_clear(n, standard, alpha);
-    let [lo, hi] = ci.unwrap_or([0.0, 1.0]);
-    let message = format!(
-        "{k} of {n} gold items right ({}, 95% CI {:.0}–{}); the standard is {}: needs at least {need} of {n} to clear ({}).",
-        pct(acc),
-        100.0 * lo,
-        pct(hi),
-        pct(standard),
-        fmt_p(p)
-    );
+    let gate = acc < standard;
+    let message = message_if(gate, || {
+        let need = min_successes_to_clear(n, standard, alpha);
+        let [lo, hi] = ci.unwrap_or([0.0, 1.0]);
+        format!(
+            "{k} of {n} gold items right ({}, 95% CI {:.0}–{}); the standard is {}: needs at least {need} of {n} to clear ({}).",
+            pct(acc),
+            100.0 * lo,
+            pct(hi),
+            pct(standard),
+            fmt_p(p)
+        )
+    });
     let test = RuleTest {
         annotator,
         rule: Rule::LowGoldAccuracy,
-        gate: acc < standard,
+        gate,
         statistic: acc,
         cohort_reference: None,
         threshold: standard,

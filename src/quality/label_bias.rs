@@ -4,7 +4,7 @@
 //! top label's count; and the Wald–Wolfowitz runs test generalised to k categories
 //! (mean and variance of Barton & David 1957) on labels in submission order.
 
-use super::flags::{fmt_p, pct, Rule, RuleTest};
+use super::flags::{fmt_p, message_if, pct, Rule, RuleTest};
 use super::gold_accuracy::{binomial_sf_ge, wilson_interval};
 use super::random_clicking::{chi_square_sf, normal_cdf, ChiSquare};
 use super::Signal;
@@ -162,23 +162,26 @@ pub fn straight_lining_test(
     }
     let (share, cohort) = (o / n, e / n);
     let p = binomial_sf_ge(o as u64, n as u64, cohort.clamp(1e-9, 1.0 - 1e-9));
+    let gate = share >= share_min && share - cohort >= excess_min;
     Some(RuleTest {
         annotator,
         rule: Rule::StraightLining,
-        gate: share >= share_min && share - cohort >= excess_min,
+        gate,
         statistic: share,
         cohort_reference: Some(cohort),
         threshold: share_min,
         n: n as u64,
         p_value: p,
-        message: format!(
-            "used label {label:?} for {o:.0} of {n:.0} items ({}) where the other annotators on the same items used it {} of the time ({}); clears when that share is below {} and within {:.0} points of the cohort's.",
-            pct(share),
-            pct(cohort),
-            fmt_p(p),
-            pct(share_min),
-            100.0 * excess_min
-        ),
+        message: message_if(gate, || {
+            format!(
+                "used label {label:?} for {o:.0} of {n:.0} items ({}) where the other annotators on the same items used it {} of the time ({}); clears when that share is below {} and within {:.0} points of the cohort's.",
+                pct(share),
+                pct(cohort),
+                fmt_p(p),
+                pct(share_min),
+                100.0 * excess_min
+            )
+        }),
     })
 }
 
@@ -201,24 +204,27 @@ pub fn label_bias_test(
     let name = labels.get(over).map(String::as_str).unwrap_or("?");
     let share = if n > 0.0 { c.observed[over] / n } else { 0.0 };
     let cohort = if n > 0.0 { c.expected[over] / n } else { 0.0 };
+    let gate = share - cohort >= min_excess;
     RuleTest {
         annotator,
         rule: Rule::LabelBias,
-        gate: share - cohort >= min_excess,
+        gate,
         statistic: gof.statistic,
         cohort_reference: Some(cohort),
         threshold: gof.df,
         n: n as u64,
         p_value: gof.p_value,
-        message: format!(
-            "label distribution differs from the cohort's on the same items (chi-square {:.1}, df {:.0}, {}), most over-used label {name:?} ({} vs {}); clears when no label is used {:.0} points more than the cohort uses it on the same items.",
-            gof.statistic,
-            gof.df,
-            fmt_p(gof.p_value),
-            pct(share),
-            pct(cohort),
-            100.0 * min_excess
-        ),
+        message: message_if(gate, || {
+            format!(
+                "label distribution differs from the cohort's on the same items (chi-square {:.1}, df {:.0}, {}), most over-used label {name:?} ({} vs {}); clears when no label is used {:.0} points more than the cohort uses it on the same items.",
+                gof.statistic,
+                gof.df,
+                fmt_p(gof.p_value),
+                pct(share),
+                pct(cohort),
+                100.0 * min_excess
+            )
+        }),
     }
 }
 
@@ -229,23 +235,26 @@ pub fn runs_anomaly_test(annotator: u32, r: &Runs, min_abs_z: f64) -> RuleTest {
     } else {
         "answers alternate more than chance allows"
     };
+    let gate = r.z.abs() >= min_abs_z;
     RuleTest {
         annotator,
         rule: Rule::RunsAnomaly,
-        gate: r.z.abs() >= min_abs_z,
+        gate,
         statistic: r.z,
         cohort_reference: Some(r.expected),
         threshold: 0.0,
         n: r.n,
         p_value: r.p_value,
-        message: format!(
-            "in submission order the {} answers form {} runs where about {:.0} are expected by chance (z = {:.1}, {}): {what}; clears when |z| stays below {min_abs_z}, i.e. answers follow the items rather than the order.",
-            r.n,
-            r.runs,
-            r.expected,
-            r.z,
-            fmt_p(r.p_value)
-        ),
+        message: message_if(gate, || {
+            format!(
+                "in submission order the {} answers form {} runs where about {:.0} are expected by chance (z = {:.1}, {}): {what}; clears when |z| stays below {min_abs_z}, i.e. answers follow the items rather than the order.",
+                r.n,
+                r.runs,
+                r.expected,
+                r.z,
+                fmt_p(r.p_value)
+            )
+        }),
     }
 }
 

@@ -2,7 +2,7 @@
 //! item): raw agreement with a Wilson interval, and Cohen's (1960) kappa of annotator vs
 //! LOO label with the large-sample standard error of Fleiss, Cohen & Everitt (1969).
 
-use super::flags::{fmt_p, pct, Rule, RuleTest};
+use super::flags::{fmt_p, message_if, pct, Rule, RuleTest};
 use super::gold_accuracy::{binomial_cdf, min_successes_to_clear, wilson_interval};
 use super::Signal;
 
@@ -100,25 +100,28 @@ pub fn low_agreement_test(
     let (k, n) = (c.agree_clear, c.n_clear);
     let rate = k as f64 / n as f64;
     let p = binomial_cdf(k, n, standard);
-    let [lo, hi] = wilson_interval(k, n, 1.96).unwrap_or([0.0, 1.0]);
-    let need = min_successes_to_clear(n, standard, alpha);
+    let gate = rate < standard;
     Some(RuleTest {
         annotator,
         rule: Rule::LowAgreement,
-        gate: rate < standard,
+        gate,
         statistic: rate,
         cohort_reference: cohort_median,
         threshold: standard,
         n,
         p_value: p,
-        message: format!(
-            "agreed with the other annotators' majority on {k} of {n} clear items ({}, 95% CI {:.0}–{}); the standard is {}: needs at least {need} of {n} to clear ({}).",
-            pct(rate),
-            100.0 * lo,
-            pct(hi),
-            pct(standard),
-            fmt_p(p)
-        ),
+        message: message_if(gate, || {
+            let [lo, hi] = wilson_interval(k, n, 1.96).unwrap_or([0.0, 1.0]);
+            let need = min_successes_to_clear(n, standard, alpha);
+            format!(
+                "agreed with the other annotators' majority on {k} of {n} clear items ({}, 95% CI {:.0}–{}); the standard is {}: needs at least {need} of {n} to clear ({}).",
+                pct(rate),
+                100.0 * lo,
+                pct(hi),
+                pct(standard),
+                fmt_p(p)
+            )
+        }),
     })
 }
 

@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use super::annotations::ByAnnotator;
+use super::annotations::{Ann, ByAnnotator};
 use super::effort::{effort, mad, median, Effort};
 use super::label_bias::{runs_test, LabelCounts, Runs};
 use super::loo_agreement::{cohen_kappa, AgreementCounts, Kappa, Table};
-use super::random_clicking::{chi_square_independence, ChiSquare, Support};
+use super::random_clicking::{chi_square_independence, ChiSquare, ShareTable, Support};
 use super::{Policy, Signal, NO_LABEL};
 use crate::Dataset;
 
@@ -88,7 +88,9 @@ pub(super) struct Scratch {
     others: Vec<u32>,
     given: Vec<bool>,
     seq: Vec<u128>,
+    seq_narrow: Vec<u64>,
     labels: Vec<u32>,
+    shares: ShareTable,
 }
 
 /// Raw measurements of annotator `a` from its records (see `annotations`).
@@ -149,6 +151,9 @@ pub(super) fn measure(
     let given = &mut scratch.given;
     given.clear();
     given.resize(q, false);
+    // With few labels, the others' labels on an item are a bit set and its share one lookup.
+    let shares = &mut scratch.shares;
+    let by_set = shares.fill(&marginal);
     // Gold accuracy that answers drawn from the own label distribution would reach.
     let mut gold_chance = 0.0;
     for ann in anns {
@@ -157,6 +162,16 @@ pub(super) fn measure(
         }
         let others = ann.others(ds, me, &mut scratch.others);
         if others.len() < policy.min_other_annotators {
+            continue;
+        }
+        if by_set {
+            // Labels outside 0..q count for nothing, as in `given` below.
+            let set = others
+                .iter()
+                .filter(|&&l| (l as usize) < q)
+                .fold(0u32, |set, &l| set | 1 << l);
+            let own = (ann.label as usize) < q && set >> ann.label & 1 == 1;
+            support.add_share(shares.share(set), own);
             continue;
         }
         for &l in others {
@@ -174,28 +189,11 @@ pub(super) fn measure(
     let gold = (gold_right, gold_n);
     let range = by.range(a);
     let runs = by.submitted_at_ms.as_ref().and_then(|t| {
-        // Labels in (submission time, item) order: one u128 key per annotation sorts faster
-        // than tuples (time with its sign bit flipped, so unsigned order is signed order;
-        // `lo` orders items as their ids do).
-        let seq = &mut scratch.seq;
-        seq.clear();
-        seq.extend(
-            anns.iter()
-                .zip(&t[range.clone()])
-                .map(|(ann, &t)| (ann, t))
-                .filter(|&(_, t)| t != i64::MIN)
-                .map(|(ann, t)| {
-                    let t = (t as u64 ^ (1 << 63)) as u128;
-                    t << 64 | u128::from(ann.lo) << 32 | u128::from(ann.label)
-                }),
-        );
-        if seq.len() < policy.runs_min_items {
+        let labels = submission_order(anns, &t[range.clone()], scratch);
+        if labels.len() < policy.runs_min_items {
             return None;
         }
-        seq.sort_unstable();
-        scratch.labels.clear();
-        scratch.labels.extend(seq.iter().map(|&k| k as u32));
-        runs_test(&scratch.labels)
+        runs_test(labels)
     });
     let effort = by
         .duration_s
@@ -220,6 +218,46 @@ pub(super) fn measure(
         runs,
         effort,
     }
+}
+
+/// The labels of one annotator's records in (submission time, item) order, skipping records
+/// without a time (`i64::MIN`); `times` runs beside `anns`.
+fn submission_order<'a>(anns: &[Ann], times: &[i64], scratch: &'a mut Scratch) -> &'a [u32] {
+    let timed = || {
+        anns.iter()
+            .zip(times)
+            .enumerate()
+            .filter(|(_, (_, &t))| t != i64::MIN)
+    };
+    let (first, last) = timed().fold((i64::MAX, i64::MIN), |(lo, hi), (_, (_, &t))| {
+        (lo.min(t), hi.max(t))
+    });
+    let labels = &mut scratch.labels;
+    labels.clear();
+    // Usually the times span less than 2^32 ms (49 days) and each item appears once: then
+    // (time - first, record index) in one u64 sorts like (time, item), since records are in
+    // item order, and sorts faster than the general u128 key.
+    let narrow = last.checked_sub(first).is_some_and(|span| span < 1 << 32)
+        && anns.windows(2).all(|w| w[0].lo < w[1].lo);
+    if narrow {
+        let seq = &mut scratch.seq_narrow;
+        seq.clear();
+        seq.extend(timed().map(|(j, (_, &t))| ((t - first) as u64) << 32 | j as u64));
+        seq.sort_unstable();
+        labels.extend(seq.iter().map(|&k| anns[k as u32 as usize].label));
+    } else {
+        // Time with its sign bit flipped, so unsigned order is signed order; `lo` orders
+        // items as their ids do, and the label settles repeated items.
+        let seq = &mut scratch.seq;
+        seq.clear();
+        seq.extend(timed().map(|(_, (ann, &t))| {
+            let t = (t as u64 ^ (1 << 63)) as u128;
+            t << 64 | u128::from(ann.lo) << 32 | u128::from(ann.label)
+        }));
+        seq.sort_unstable();
+        labels.extend(seq.iter().map(|&k| k as u32));
+    }
+    labels
 }
 
 /// Cohort references over annotators with enough work.
@@ -293,4 +331,52 @@ pub(super) fn finite_signals(mut s: Signals) -> Signals {
         *slot = slot.take().map(Signal::finite);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The general (u128) path: sort (time, item, label) tuples.
+    fn by_tuples(anns: &[Ann], times: &[i64]) -> Vec<u32> {
+        let mut seq: Vec<(i64, u32, u32)> = anns
+            .iter()
+            .zip(times)
+            .filter(|(_, &t)| t != i64::MIN)
+            .map(|(ann, &t)| (t, ann.lo, ann.label))
+            .collect();
+        seq.sort_unstable();
+        seq.into_iter().map(|(_, _, label)| label).collect()
+    }
+
+    #[test]
+    fn submission_order_sorts_by_time_then_item() {
+        let record = |lo, label| {
+            let mut ann = Ann::default();
+            (ann.lo, ann.label) = (lo, label);
+            ann
+        };
+        let mut scratch = Scratch::default();
+        // Narrow: ties in time broken by item; a missing time skipped.
+        let anns: Vec<Ann> = (0..8).map(|i| record(10 * i, (7 * i + 3) % 5)).collect();
+        let times = [50, -20, 50, i64::MIN, 7, -20, 3_000_000_000, 50];
+        let want = by_tuples(&anns, &times);
+        assert_eq!(submission_order(&anns, &times, &mut scratch), &want[..]);
+        assert_eq!(want.len(), 7);
+        // Wide: times further apart than 2^32 ms, and a repeated item (same lo) whose labels
+        // settle the tie.
+        let times = [i64::MAX - 5, i64::MIN + 1, 0, 0, 9, 9, -1, 9];
+        let mut anns = anns;
+        anns[5].lo = anns[4].lo;
+        anns[5].label = 0;
+        anns[4].label = 4;
+        let want = by_tuples(&anns, &times);
+        assert_eq!(submission_order(&anns, &times, &mut scratch), &want[..]);
+        let narrow_times = [4, 4, 2, 2, 9, 9, 1, 9];
+        let want = by_tuples(&anns, &narrow_times);
+        assert_eq!(
+            submission_order(&anns, &narrow_times, &mut scratch),
+            &want[..]
+        );
+    }
 }

@@ -4,6 +4,9 @@
 //!
 //! Consensus comes from elsewhere through a [`ConsensusView`]; [`majority`] and
 //! [`leave_one_out_majority`] build a plain-vote view for tests and for use without a model.
+//! Everything but the model's own per-annotator figures is measured against the
+//! leave-one-out majorities alone ([`assess_votes`]), so it can run while the model is fitted
+//! and take those figures afterwards ([`QualityReport::add_model_signals`]).
 
 pub mod ambiguity;
 mod annotations;
@@ -21,13 +24,15 @@ mod report;
 #[cfg(test)]
 mod assess_tests;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 pub use crate::dataset::NO_LABEL;
 pub use flags::{benjamini_hochberg, Flag, Rule, RuleTest, Severity};
 pub use policy::{Action, Actions, Policy};
 pub use report::{
-    assess, assess_with, AnnotatorReport, Decision, PairOfConcern, QualityReport, Signals,
+    assess, assess_votes, assess_with, AnnotatorReport, Decision, PairOfConcern, QualityReport,
+    Signals,
 };
 
 use crate::Dataset;
@@ -48,6 +53,24 @@ pub struct ConsensusView<'a> {
     pub annotator_accuracy: Option<&'a [f64]>,
     /// MACE spamming probability per annotator, if available.
     pub spam_probability: Option<&'a [f64]>,
+}
+
+impl<'a> ConsensusView<'a> {
+    /// The part of the view that does not come from the consensus model.
+    pub fn leave_one_out(&self) -> LeaveOneOut<'a> {
+        LeaveOneOut {
+            label: self.loo_label,
+            share: self.loo_share,
+        }
+    }
+}
+
+/// Per annotation position: the majority label of the other annotators on the item and
+/// their share voting it (as in [`ConsensusView`]); all that the signals and rules read.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaveOneOut<'a> {
+    pub label: &'a [u32],
+    pub share: &'a [f64],
 }
 
 /// One measured quantity with its sample size and, where defined, its uncertainty.
@@ -163,19 +186,22 @@ pub fn majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
 /// their share voting it (`NO_LABEL`, 0 when there are no others or the others tie). Ties are
 /// left undecided because a tie-break would count against whoever disagreed with it.
 pub fn leave_one_out_majority(ds: &Dataset) -> (Vec<u32>, Vec<f64>) {
-    let loo = crate::consensus::leave_one_out_majority(ds);
-    loo.label
-        .iter()
-        .zip(&loo.share)
-        .zip(&loo.tied)
-        .map(|((&label, &share), &tied)| {
-            if tied || label == NO_LABEL {
-                (NO_LABEL, 0.0)
-            } else {
-                (label, share)
+    let crate::consensus::LooMajority {
+        mut label,
+        mut share,
+        tied,
+    } = crate::consensus::leave_one_out_majority(ds);
+    // In place: new vectors as long as the batch would cost their memory and page faults.
+    label
+        .par_iter_mut()
+        .zip(share.par_iter_mut())
+        .zip(tied.par_iter())
+        .for_each(|((label, share), &tied)| {
+            if tied || *label == NO_LABEL {
+                (*label, *share) = (NO_LABEL, 0.0);
             }
-        })
-        .unzip()
+        });
+    (label, share)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
-use super::flags::{fmt_p, Rule, RuleTest};
+use super::flags::{fmt_p, message_if, Rule, RuleTest};
 use super::loo_agreement::{Kappa, Table};
 use super::Signal;
 
@@ -107,9 +107,15 @@ impl Support {
             .map(|(_, &p)| p)
             .sum::<f64>()
             .clamp(0.0, 1.0);
+        self.add_share(r, others.get(own as usize).copied().unwrap_or(false));
+    }
+
+    /// [`Support::add`] with the chance share `r` of the others' labels already summed (see
+    /// [`ShareTable`]) and whether the own answer is among them.
+    pub fn add_share(&mut self, r: f64, own_given: bool) {
         self.expected += r;
         self.variance += r * (1.0 - r);
-        self.observed += f64::from(u8::from(others.get(own as usize).copied().unwrap_or(false)));
+        self.observed += f64::from(u8::from(own_given));
         self.n += 1;
     }
 
@@ -125,6 +131,47 @@ impl Support {
         }
         // Continuity correction of 1/2 for the discrete count.
         1.0 - normal_cdf((self.observed - self.expected - 0.5) / self.variance.sqrt())
+    }
+}
+
+/// The chance share `r` of [`Support::add`] for every set of labels the others can give,
+/// as a bit set over at most [`ShareTable::MAX_LABELS`] labels: one lookup per item instead
+/// of a pass over all labels. Each entry adds the shares in label order, as `add` does, so
+/// the sums are the same to the bit.
+#[derive(Debug, Clone, Default)]
+pub struct ShareTable {
+    r: Vec<f64>,
+}
+
+impl ShareTable {
+    /// Most labels a table covers (256 entries).
+    pub const MAX_LABELS: usize = 8;
+
+    /// Fill the table for `marginal` (reusing its memory); false when there are too many
+    /// labels for a table.
+    pub fn fill(&mut self, marginal: &[f64]) -> bool {
+        if marginal.len() > Self::MAX_LABELS {
+            return false;
+        }
+        // Unclamped sums first: a set's sum is its set without the highest label, plus
+        // that label's share (the last term of the sum in label order).
+        let sets = 1usize << marginal.len();
+        self.r.clear();
+        self.r.push(std::iter::empty::<f64>().sum());
+        for set in 1..sets {
+            let top = usize::BITS - 1 - set.leading_zeros();
+            let sum = self.r[set & !(1 << top)] + marginal[top as usize];
+            self.r.push(sum);
+        }
+        for r in &mut self.r {
+            *r = r.clamp(0.0, 1.0);
+        }
+        true
+    }
+
+    /// The share of the labels in `set` (bit `l` for label `l`).
+    pub fn share(&self, set: u32) -> f64 {
+        self.r[set as usize]
     }
 }
 
@@ -162,38 +209,41 @@ pub fn random_clicking_test(
     }
     let p = kappa_below_p(k, ceiling);
     let follows_items = support.n > 0 && support.p_value() < support_alpha;
-    let how = match independence {
-        Some(c) if c.p_value >= independence_alpha => format!(
-            "answers look independent of the consensus (chi-square {})",
-            fmt_p(c.p_value)
-        ),
-        Some(c) => format!(
-            "answers depend on the consensus but disagree with it systematically (chi-square {}), as in label swapping",
-            fmt_p(c.p_value)
-        ),
-        None => "almost every answer is the same label".to_string(),
-    };
+    let gate = k.kappa < ceiling && !follows_items;
     Some(RuleTest {
         annotator,
         rule: Rule::RandomClicking,
-        gate: k.kappa < ceiling && !follows_items,
+        gate,
         statistic: k.kappa,
         cohort_reference: cohort_median,
         threshold: ceiling,
         n: k.n,
         p_value: p,
-        message: format!(
-            "agreement with the consensus is no better than chance: kappa {:.2} (95% CI {:.2} to {:.2}) on {} clear items, {how}, and another annotator gave the same answer on {:.0} of {} items where {:.0} are expected by chance; clears when kappa is credibly above {:.2} ({}).",
-            k.kappa,
-            k.kappa - 1.96 * k.se,
-            k.kappa + 1.96 * k.se,
-            k.n,
-            support.observed,
-            support.n,
-            support.expected,
-            ceiling,
-            fmt_p(p)
-        ),
+        message: message_if(gate, || {
+            let how = match independence {
+                Some(c) if c.p_value >= independence_alpha => format!(
+                    "answers look independent of the consensus (chi-square {})",
+                    fmt_p(c.p_value)
+                ),
+                Some(c) => format!(
+                    "answers depend on the consensus but disagree with it systematically (chi-square {}), as in label swapping",
+                    fmt_p(c.p_value)
+                ),
+                None => "almost every answer is the same label".to_string(),
+            };
+            format!(
+                "agreement with the consensus is no better than chance: kappa {:.2} (95% CI {:.2} to {:.2}) on {} clear items, {how}, and another annotator gave the same answer on {:.0} of {} items where {:.0} are expected by chance; clears when kappa is credibly above {:.2} ({}).",
+                k.kappa,
+                k.kappa - 1.96 * k.se,
+                k.kappa + 1.96 * k.se,
+                k.n,
+                support.observed,
+                support.n,
+                support.expected,
+                ceiling,
+                fmt_p(p)
+            )
+        }),
     })
 }
 
@@ -225,6 +275,28 @@ mod tests {
         let c = chi_square_independence(&t).unwrap();
         assert_eq!(c.df, 1.0);
         assert!(c.statistic.abs() < 1e-12 && (c.p_value - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn share_table_sums_like_support_add() {
+        // Shares that do not add up exactly in floating point, so that the order matters.
+        let marginal = [0.1, 0.2, 0.3, 1e-17, 0.15, 0.25, 1.0 / 3.0, 0.7];
+        for q in [1, 2, 5, 8] {
+            let marginal = &marginal[..q];
+            let mut table = ShareTable::default();
+            assert!(table.fill(marginal));
+            for set in 0..1u32 << q {
+                let given: Vec<bool> = (0..q).map(|l| set >> l & 1 == 1).collect();
+                for own in 0..q as u32 {
+                    let (mut by_add, mut by_table) = (Support::default(), Support::default());
+                    by_add.add(own, &given, marginal);
+                    by_table.add_share(table.share(set), given[own as usize]);
+                    assert_eq!(by_add, by_table, "q {q} set {set:b} own {own}");
+                    assert_eq!(by_add.expected.to_bits(), by_table.expected.to_bits());
+                }
+            }
+        }
+        assert!(!ShareTable::default().fill(&[0.1; 9]));
     }
 
     #[test]

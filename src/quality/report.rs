@@ -20,7 +20,7 @@ use super::loo_agreement::{agreement_signal, kappa_signal, low_agreement_test};
 pub use super::measure::Signals;
 use super::measure::{cohort, finite, finite_signals, measure, Raw, Scratch};
 use super::random_clicking::{independence_signal, random_clicking_test};
-use super::{Action, ConsensusView, Policy, Signal};
+use super::{Action, ConsensusView, LeaveOneOut, Policy, Signal};
 use crate::timings::stage;
 use crate::Dataset;
 
@@ -95,9 +95,44 @@ pub fn assess_with(
     policy: &Policy,
     extra: Vec<RuleTest>,
 ) -> QualityReport {
+    let mut report = assess_votes(ds, &consensus.leave_one_out(), policy, extra);
+    report.add_model_signals(consensus.annotator_accuracy, consensus.spam_probability);
+    report
+}
+
+impl QualityReport {
+    /// Each annotator's model accuracy and spam probability (by annotator index), the only
+    /// signals that come from the consensus model. No rule reads them, so adding them after
+    /// [`assess_votes`] changes no flag, decision or order.
+    pub fn add_model_signals(
+        &mut self,
+        annotator_accuracy: Option<&[f64]>,
+        spam_probability: Option<&[f64]>,
+    ) {
+        for a in &mut self.annotators {
+            let signal = |per_annotator: Option<&[f64]>| {
+                per_annotator
+                    .and_then(|v| v.get(a.index as usize))
+                    .map(|&v| Signal::new(v, a.items).finite())
+            };
+            a.signals.model_accuracy = signal(annotator_accuracy);
+            a.signals.spam_probability = signal(spam_probability);
+        }
+    }
+}
+
+/// The audit against the leave-one-out majorities alone: every signal, test, flag and
+/// decision of [`assess_with`] except the model's signals (see
+/// [`QualityReport::add_model_signals`]). Needs no consensus model, so it can run beside it.
+pub fn assess_votes(
+    ds: &Dataset,
+    votes: &LeaveOneOut,
+    policy: &Policy,
+    extra: Vec<RuleTest>,
+) -> QualityReport {
     let n_ann = ds.n_annotators();
-    let by = stage("  quality_records", || {
-        ByAnnotator::build(ds, consensus, policy, true)
+    let mut by = stage("  quality_records", || {
+        ByAnnotator::build(ds, votes, policy, true)
     });
     let raw: Vec<Raw> = stage("  quality_measure", || {
         (0..n_ann)
@@ -107,6 +142,9 @@ pub fn assess_with(
             })
             .collect()
     });
+    // Durations and submission times are only measured: their memory goes back now.
+    by.duration_s = None;
+    by.submitted_at_ms = None;
     let eligible: Vec<bool> = raw
         .iter()
         .map(|r| r.items as usize >= policy.min_items)
@@ -118,7 +156,7 @@ pub fn assess_with(
     };
 
     // Signals and rule tests per annotator (parallel, collected in annotator order).
-    let per: Vec<(Signals, Vec<RuleTest>)> = stage("  quality_signals", || {
+    let mut per: Vec<(Signals, Vec<RuleTest>)> = stage("  quality_signals", || {
         (0..n_ann)
             .into_par_iter()
             .map(|a| {
@@ -160,14 +198,6 @@ pub fn assess_with(
                         cohort_median: co.gold_accuracy,
                         ..g
                     }),
-                    model_accuracy: consensus
-                        .annotator_accuracy
-                        .and_then(|v| v.get(a))
-                        .map(|&v| Signal::new(v, r.items)),
-                    spam_probability: consensus
-                        .spam_probability
-                        .and_then(|v| v.get(a))
-                        .map(|&v| Signal::new(v, r.items)),
                     support: (r.support.n > 0).then(|| Signal {
                         p_value: Some(r.support.p_value()),
                         expected: Some(r.support.expected / r.support.n as f64),
@@ -290,11 +320,12 @@ pub fn assess_with(
 
     let started = Instant::now();
     // One false-discovery family: every rule test and every pair.
-    let mut tests: Vec<RuleTest> = Vec::new();
-    let mut signals: Vec<Signals> = Vec::with_capacity(n_ann);
-    for (s, t) in per {
-        signals.push(s);
-        tests.extend(t);
+    // The signals stay where they are until they move, once, into the sorted report: at
+    // some kilobytes each, every copy of all of them costs page faults and memory traffic.
+    let mut tests: Vec<RuleTest> =
+        Vec::with_capacity(per.iter().map(|(_, t)| t.len()).sum::<usize>() + extra.len());
+    for (_, t) in &mut per {
+        tests.append(t);
     }
     tests.extend(extra.into_iter().filter(|t| {
         eligible.get(t.annotator as usize).copied().unwrap_or(false)
@@ -399,11 +430,13 @@ pub fn assess_with(
             mine.push(f);
         }
     }
-    let mut annotators: Vec<AnnotatorReport> = signals
-        .into_iter()
-        .zip(flags_of)
+    // Decision and strongest flag per annotator, then the report order (decision, min q,
+    // id) on indices: ids are unique, so the order is total and the same as sorting the
+    // finished reports.
+    let judged: Vec<(Decision, Option<f64>, Vec<Rule>)> = flags_of
+        .iter()
         .enumerate()
-        .map(|(a, (s, mine))| {
+        .map(|(a, mine)| {
             let decision = if !eligible[a] {
                 Decision::InsufficientEvidence
             } else {
@@ -416,24 +449,36 @@ pub fn assess_with(
             let mut rules: Vec<Rule> = mine.iter().map(|f| f.rule).collect();
             rules.sort();
             rules.dedup();
+            let min_q = mine.iter().map(|f| f.q_value).min_by(f64::total_cmp);
+            (decision, min_q, rules)
+        })
+        .collect();
+    drop(flags_of);
+    let id = |a: usize| ds.annotators.get(a).map_or("", String::as_str);
+    let mut order: Vec<usize> = (0..n_ann).collect();
+    order.sort_by(|&x, &y| {
+        let ((dx, qx, _), (dy, qy, _)) = (&judged[x], &judged[y]);
+        dx.cmp(dy)
+            .then(qx.unwrap_or(2.0).total_cmp(&qy.unwrap_or(2.0)))
+            .then_with(|| id(x).cmp(id(y)))
+    });
+    let mut judged = judged;
+    let annotators: Vec<AnnotatorReport> = order
+        .into_iter()
+        .map(|a| {
+            let (decision, min_q, ref mut rules) = judged[a];
             AnnotatorReport {
                 id: name(a as u32),
                 items: raw[a].items,
                 decision,
-                signals: s,
-                flags: rules,
+                signals: std::mem::take(&mut per[a].0),
+                flags: std::mem::take(rules),
                 confusion: None,
                 index: a as u32,
-                min_q: mine.iter().map(|f| f.q_value).min_by(f64::total_cmp),
+                min_q,
             }
         })
         .collect();
-    annotators.sort_by(|x, y| {
-        x.decision
-            .cmp(&y.decision)
-            .then(x.min_q.unwrap_or(2.0).total_cmp(&y.min_q.unwrap_or(2.0)))
-            .then_with(|| x.id.cmp(&y.id))
-    });
 
     QualityReport {
         annotators,
