@@ -36,25 +36,24 @@ pub(crate) struct Rows {
 
 impl Rows {
     pub fn build(p: &Problem) -> Rows {
-        let n_ann = p.n_annotators();
+        let (n_ann, k) = (p.n_annotators(), p.k);
+        // Which labels each annotator gave, at `annotator * k + label`: one pass over the
+        // annotations in storage order (a small table, so the writes stay in cache).
+        let mut gave = vec![false; n_ann * k];
+        for (&a, &l) in p.ds.annotator.iter().zip(p.obs.iter()) {
+            gave[a as usize * k + l as usize] = true;
+        }
         let mut offsets = Vec::with_capacity(n_ann + 1);
         offsets.push(0);
         let mut label = Vec::new();
-        // Dense seen-label scratch, reset through the labels touched.
-        let mut seen = vec![false; p.k];
         // Row of each (annotator, given label) pair that occurs, at `annotator * k + label`.
-        let mut row_of = vec![u32::MAX; n_ann * p.k];
+        let mut row_of = vec![u32::MAX; n_ann * k];
         for a in 0..n_ann {
-            let start = label.len();
-            for e in p.annotator_entries(a) {
-                if !std::mem::replace(&mut seen[e.label as usize], true) {
-                    label.push(e.label);
+            for l in 0..k {
+                if gave[a * k + l] {
+                    row_of[a * k + l] = label.len() as u32;
+                    label.push(l as u32);
                 }
-            }
-            label[start..].sort_unstable();
-            for (r, &l) in label.iter().enumerate().skip(start) {
-                seen[l as usize] = false;
-                row_of[a * p.k + l as usize] = r as u32;
             }
             offsets.push(label.len());
         }
@@ -62,7 +61,7 @@ impl Rows {
             p.ds.annotator
                 .par_iter()
                 .zip(p.obs.par_iter())
-                .map(|(&a, &l)| row_of[a as usize * p.k + l as usize])
+                .map(|(&a, &l)| row_of[a as usize * k + l as usize])
                 .collect();
         Rows {
             offsets,

@@ -164,10 +164,9 @@ pub(crate) struct Problem<'a> {
     pub space: Vec<u32>,
     /// Compact label of each annotation.
     pub obs: Cow<'a, [u32]>,
-    /// `ann_offsets[a]..ann_offsets[a + 1]`: annotator `a`'s slice of `entries`.
-    pub ann_offsets: Vec<usize>,
-    /// Every annotation as (item, compact label), annotator-major and item-ascending.
-    pub entries: Vec<Entry>,
+    /// Every annotation from its annotator's side, built on first use (Dawid-Skene never
+    /// needs it: its pass is item-major).
+    by_annotator: std::sync::OnceLock<AnnotatorEntries>,
     /// Compact gold label per item, `NO_LABEL` where none or when gold is not used.
     pub gold: Vec<u32>,
     /// Items with at least one annotation (the items crowd-kit sees).
@@ -205,16 +204,6 @@ impl<'a> Problem<'a> {
                 _ => NO_LABEL,
             })
             .collect();
-        let ann_item = ds.annotation_items();
-        let by_ann = ds.by_annotator();
-        let entries = by_ann
-            .positions
-            .par_iter()
-            .map(|&pos| Entry {
-                item: ann_item[pos as usize],
-                label: obs[pos as usize],
-            })
-            .collect();
         let n_active = (0..ds.n_items())
             .filter(|&i| !ds.item_range(i).is_empty())
             .count();
@@ -225,8 +214,7 @@ impl<'a> Problem<'a> {
             k: space.len(),
             space,
             obs,
-            ann_offsets: by_ann.offsets,
-            entries,
+            by_annotator: std::sync::OnceLock::new(),
             gold,
             n_active,
         }
@@ -242,7 +230,23 @@ impl<'a> Problem<'a> {
 
     /// Annotator `a`'s annotations, in item order.
     pub fn annotator_entries(&self, a: usize) -> &[Entry] {
-        &self.entries[self.ann_offsets[a]..self.ann_offsets[a + 1]]
+        let index = self.by_annotator.get_or_init(|| {
+            let ann_item = self.ds.annotation_items();
+            let by_ann = self.ds.by_annotator();
+            let entries = by_ann
+                .positions
+                .par_iter()
+                .map(|&pos| Entry {
+                    item: ann_item[pos as usize],
+                    label: self.obs[pos as usize],
+                })
+                .collect();
+            AnnotatorEntries {
+                offsets: by_ann.offsets,
+                entries,
+            }
+        });
+        &index.entries[index.offsets[a]..index.offsets[a + 1]]
     }
 
     /// Expand compact `items × k` posteriors into a `Consensus` skeleton (labels by argmax,
@@ -420,6 +424,13 @@ where
                 }
             }
         });
+}
+
+/// Every annotation as (item, compact label), annotator-major and item-ascending.
+struct AnnotatorEntries {
+    /// `offsets[a]..offsets[a + 1]`: annotator `a`'s slice of `entries`.
+    offsets: Vec<usize>,
+    entries: Vec<Entry>,
 }
 
 /// One annotation seen from its annotator: the item and the compact label given.
