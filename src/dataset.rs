@@ -792,6 +792,12 @@ impl DatasetBuilder {
 
     /// Look annotators up in `known` (a snapshot of the interner of the builder this one
     /// will be appended to) before interning them here; only for an empty builder.
+    /// Make room for `rows` more annotations (capacity that is never used is never touched,
+    /// so it costs address space, not memory).
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.pending.reserve(rows);
+    }
+
     /// Add items without looking them up (see [`Interner::push_unless_last`]): for a builder
     /// that is only appended to another, of input grouped by item.
     pub(crate) fn set_lazy_items(&mut self) {

@@ -361,6 +361,9 @@ fn read_chunk<'o>(
 ) -> Option<(RecordSink<'o>, u64)> {
     let new_sink = || {
         let mut sink = RecordSink::new(opts);
+        // Room for records of 40 bytes or more, rather than growing (and copying) the
+        // annotations about a dozen times per chunk.
+        sink.builder.reserve(chunk.len() / 40);
         sink.builder.set_lazy_items();
         if let Some(known) = known {
             sink.builder.set_known_annotators(Arc::clone(known));
