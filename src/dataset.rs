@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -252,11 +253,28 @@ impl std::fmt::Display for BuildError {
 /// last id found is tried first: exports are often grouped by item, so most rows repeat
 /// the last item. While there are only a few names (labels, mostly) they are compared one
 /// by one, which is cheaper than hashing.
-#[derive(Default)]
 pub(crate) struct Interner {
     ids: hashbrown::HashTable<(u32, u32)>,
     names: Vec<Box<str>>,
     last: Option<u32>,
+    /// Which interner this is, or is a snapshot of (see [`Interner::snapshot`]).
+    lineage: u64,
+    /// Hashes of the names added by [`Interner::push_unless_last`], in id order; they are
+    /// not in `ids`, and may repeat a name.
+    unindexed: Option<Vec<u32>>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        static NEXT_LINEAGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Interner {
+            ids: hashbrown::HashTable::new(),
+            names: Vec::new(),
+            last: None,
+            lineage: NEXT_LINEAGE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            unindexed: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Interner {
@@ -270,7 +288,26 @@ impl std::fmt::Debug for Interner {
 /// `a == b`, with the lengths and last bytes compared before the call to `memcmp`: names
 /// of one kind often share a prefix (`L0`, `L1`; `item000017`, `item000018`).
 pub(crate) fn same_text(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() || a.last() != b.last() {
+        return false;
+    }
+    // Ids are short: compare them eight bytes at a time here (the last word overlapping
+    // the one before it) rather than in a call to `memcmp`.
+    let n = a.len();
+    if !(8..=32).contains(&n) {
+        return a == b;
+    }
+    let word =
+        |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().unwrap_or_default());
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// Up to this many names, `Interner::intern` scans them instead of hashing.
@@ -296,7 +333,9 @@ fn table_hash(hash: u32) -> u64 {
 }
 
 impl Interner {
+    /// Only for an interner without unindexed names (see [`Interner::push_unless_last`]).
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        debug_assert!(self.unindexed.is_none());
         if let Some(last) = self.last {
             if same_text(&self.names[last as usize], s) {
                 return last;
@@ -339,12 +378,91 @@ impl Interner {
         id
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// A frozen copy of the names, to share with readers of later input: names keep their
+    /// ids, and [`Interner::extends`] says whether an interner still starts with them.
+    /// `None` when the names are too long in all to be laid out in one string.
+    pub(crate) fn snapshot(&self) -> Option<Arc<KnownNames>> {
+        let total: usize = self.names.iter().map(|n| n.len()).sum();
+        u32::try_from(total).ok()?;
+        let mut text = String::with_capacity(total);
+        let mut entries = Vec::with_capacity(self.names.len());
+        for (id, name) in self.names.iter().enumerate() {
+            entries.push((
+                name_hash(name),
+                id as u32,
+                text.len() as u32,
+                name.len() as u32,
+            ));
+            text.push_str(name);
+        }
+        let mut ids = hashbrown::HashTable::with_capacity(entries.len());
+        for entry in entries {
+            ids.insert_unique(table_hash(entry.0), entry, |e| table_hash(e.0));
+        }
+        Some(Arc::new(KnownNames {
+            ids,
+            text,
+            len: self.names.len(),
+            lineage: self.lineage,
+        }))
+    }
+
+    /// Whether the names of `base` are this interner's first names, with the same ids: it
+    /// is the interner `base` was taken from (names are only ever added).
+    pub(crate) fn extends(&self, base: &KnownNames) -> bool {
+        self.lineage == base.lineage && self.names.len() >= base.len
+    }
+
+    /// The id of `s` when it is the last name given out, else a new id for it without
+    /// looking it up: ids may then repeat a name, so the interner can only be absorbed
+    /// (which gives repeats one id) until [`Interner::reindexed`]. For names that are new
+    /// or repeat the last one (items, in input grouped by item), it saves the lookup.
+    pub(crate) fn push_unless_last(&mut self, s: &str) -> u32 {
+        if let Some(last) = self.last {
+            if same_text(&self.names[last as usize], s) {
+                return last;
+            }
+        }
+        let id = self.names.len() as u32;
+        self.unindexed
+            .get_or_insert_with(Vec::new)
+            .push(name_hash(s));
+        self.names.push(s.into());
+        self.last = Some(id);
+        id
+    }
+
+    /// An interner without unindexed names, and the old id -> new id; `None` when this one
+    /// has none.
+    pub(crate) fn reindexed(&mut self) -> Option<Vec<u32>> {
+        self.unindexed.as_ref()?;
+        let mut fresh = Interner::default();
+        let map = fresh.absorb(std::mem::take(self));
+        *self = fresh;
+        Some(map)
+    }
+
     /// Intern every name of `other`, moving them; returns other's id -> id here.
     pub(crate) fn absorb(&mut self, other: Interner) -> Vec<u32> {
-        let mut hashes = vec![0u32; other.names.len()];
-        for &(hash, id) in &other.ids {
-            hashes[id as usize] = hash;
-        }
+        debug_assert!(self.unindexed.is_none());
+        let hashes = match other.unindexed {
+            Some(hashes) if other.ids.is_empty() => hashes,
+            unindexed => {
+                let mut hashes = vec![0u32; other.names.len()];
+                for &(hash, id) in &other.ids {
+                    hashes[id as usize] = hash;
+                }
+                if let Some(unindexed) = unindexed {
+                    let first = other.names.len() - unindexed.len();
+                    hashes[first..].copy_from_slice(&unindexed);
+                }
+                hashes
+            }
+        };
         other
             .names
             .into_iter()
@@ -417,6 +535,46 @@ impl Interner {
             .map(|&old| names[old as usize].take().unwrap_or_default().into_string())
             .collect();
         Ok((sorted, remap))
+    }
+}
+
+/// A frozen [`Interner::snapshot`], looked up by many readers at once. Each table entry
+/// holds the name's hash, id and place in `text` (all names, one after another), so a
+/// lookup reads the table and the text only.
+#[derive(Debug)]
+pub(crate) struct KnownNames {
+    ids: hashbrown::HashTable<(u32, u32, u32, u32)>,
+    text: String,
+    len: usize,
+    lineage: u64,
+}
+
+impl KnownNames {
+    /// The id of `name`, if it has one.
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
+        let hash = name_hash(name);
+        self.ids
+            .find(table_hash(hash), |&(h, _, start, len)| {
+                h == hash
+                    && self
+                        .text
+                        .get(start as usize..(start + len) as usize)
+                        .is_some_and(|n| same_text(n, name))
+            })
+            .map(|&(_, id, ..)| id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The names in id order.
+    fn names(&self) -> Vec<&str> {
+        let mut names = vec![""; self.len];
+        for &(_, id, start, len) in &self.ids {
+            names[id as usize] = &self.text[start as usize..(start + len) as usize];
+        }
+        names
     }
 }
 
@@ -522,6 +680,13 @@ pub struct DatasetBuilder {
     empty_label: u64,
     /// Label sets and span lists of the rows that have them.
     payload: PayloadBuilder,
+    /// Annotators already known from earlier input (a snapshot of the interner this builder
+    /// will be appended to): a known name's id is its id there, and `annotators` holds only
+    /// the others, whose ids here are `known.len()` + their id in `annotators`.
+    known_annotators: Option<Arc<KnownNames>>,
+    /// Items are added with [`Interner::push_unless_last`] (for builders that are only
+    /// appended: `append` gives repeated names one id).
+    lazy_items: bool,
 }
 
 impl DatasetBuilder {
@@ -541,7 +706,7 @@ impl DatasetBuilder {
     /// empty slice is "no span"), `text` the item's text when known.
     pub fn push_spans(&mut self, row: Row<'_>, spans: &[RawSpan], text: Option<&str>) {
         if let Some(t) = text.filter(|t| !t.is_empty()) {
-            let item = self.items.intern(row.item);
+            let item = self.items_indexed().intern(row.item);
             self.payload.set_text(item, t);
         }
         let extra = self.payload.push_spans(spans);
@@ -549,7 +714,11 @@ impl DatasetBuilder {
     }
 
     fn push_extra(&mut self, row: Row<'_>, extra: u32) {
-        let item = self.items.intern(row.item);
+        let item = if self.lazy_items && row.gold.is_none() {
+            self.items.push_unless_last(row.item)
+        } else {
+            self.items_indexed().intern(row.item)
+        };
         if let Some(gold) = row.gold.filter(|g| !g.is_empty()) {
             let label = self.labels.intern(gold);
             let previous = *self.gold.entry(item).or_insert(label);
@@ -565,7 +734,12 @@ impl DatasetBuilder {
             self.empty_label += 1;
             return;
         }
-        let annotator = self.annotators.intern(row.annotator);
+        let annotator = match &self.known_annotators {
+            None => self.annotators.intern(row.annotator),
+            Some(known) => known
+                .get(row.annotator)
+                .unwrap_or_else(|| known.len() as u32 + self.annotators.intern(row.annotator)),
+        };
         let label = self.labels.intern(row.label);
         self.has_duration |= row.duration_s.is_some();
         self.has_submitted |= row.submitted_at_ms.is_some();
@@ -584,23 +758,107 @@ impl DatasetBuilder {
     /// The result is the builder that pushing `other`'s rows here would give: ids are
     /// canonicalised by `build`, and annotations keep their input order. `other` must not
     /// hold gold labels (readers with gold columns stay sequential).
-    pub fn append(&mut self, other: DatasetBuilder) {
+    pub fn append(&mut self, mut other: DatasetBuilder) {
         debug_assert!(other.gold.is_empty() && other.gold_conflict.is_none());
         debug_assert!(!self.has_payload() && !other.has_payload());
+        self.resolve_known_annotators();
+        self.items_indexed();
+        // `other`'s known annotators keep their ids when they are this builder's first ones.
+        if let Some(known) = other.known_annotators.as_ref() {
+            if !self.annotators.extends(known) {
+                other.resolve_known_annotators();
+            }
+        }
+        let known = other.known_annotators.as_ref().map_or(0, |k| k.len());
         let items = self.items.absorb(other.items);
         let annotators = self.annotators.absorb(other.annotators);
         let labels = self.labels.absorb(other.labels);
+        let annotator = |a: u32| match (a as usize).checked_sub(known) {
+            None => a,
+            Some(new) => annotators[new],
+        };
         self.pending.reserve(other.pending.len());
         self.pending
             .extend(other.pending.into_iter().map(|p| PendingAnnotation {
                 item: items[p.item as usize],
-                annotator: annotators[p.annotator as usize],
+                annotator: annotator(p.annotator),
                 label: labels[p.label as usize],
                 ..p
             }));
         self.has_duration |= other.has_duration;
         self.has_submitted |= other.has_submitted;
         self.empty_label += other.empty_label;
+    }
+
+    /// Look annotators up in `known` (a snapshot of the interner of the builder this one
+    /// will be appended to) before interning them here; only for an empty builder.
+    /// Make room for `rows` more annotations (capacity that is never used is never touched,
+    /// so it costs address space, not memory).
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.pending.reserve(rows);
+    }
+
+    /// Add items without looking them up (see [`Interner::push_unless_last`]): for a builder
+    /// that is only appended to another, of input grouped by item.
+    pub(crate) fn set_lazy_items(&mut self) {
+        self.lazy_items = true;
+    }
+
+    /// The item interner, its unindexed names (if any) given their own ids first.
+    fn items_indexed(&mut self) -> &mut Interner {
+        self.lazy_items = false;
+        if let Some(map) = self.items.reindexed() {
+            // Gold labels and item texts are only added to indexed items.
+            for p in &mut self.pending {
+                p.item = map[p.item as usize];
+            }
+            self.gold = std::mem::take(&mut self.gold)
+                .into_iter()
+                .map(|(item, label)| (map[item as usize], label))
+                .collect();
+        }
+        &mut self.items
+    }
+
+    pub(crate) fn set_known_annotators(&mut self, known: Arc<KnownNames>) {
+        debug_assert!(self.annotators.len() == 0 && self.pending.is_empty());
+        if self.annotators.len() == 0 && self.pending.is_empty() {
+            self.known_annotators = Some(known);
+        }
+    }
+
+    /// How many annotators have ids here so far.
+    pub(crate) fn annotator_count(&self) -> usize {
+        self.known_annotators.as_ref().map_or(0, |k| k.len()) + self.annotators.len()
+    }
+
+    /// A snapshot of the annotators, for [`DatasetBuilder::set_known_annotators`] of builders
+    /// that will be appended to this one; `None` when this builder has known annotators.
+    pub(crate) fn annotator_snapshot(&self) -> Option<Arc<KnownNames>> {
+        match self.known_annotators {
+            None => self.annotators.snapshot(),
+            Some(_) => None,
+        }
+    }
+
+    /// Fold the known annotators into `annotators`, so that ids are this builder's own:
+    /// the known names first, with their ids, then the others.
+    fn resolve_known_annotators(&mut self) {
+        let Some(known) = self.known_annotators.take() else {
+            return;
+        };
+        let mut all = Interner::default();
+        for name in known.names() {
+            all.intern(name);
+        }
+        let others = all.absorb(std::mem::take(&mut self.annotators));
+        let n = known.len();
+        for p in &mut self.pending {
+            if let Some(new) = (p.annotator as usize).checked_sub(n) {
+                p.annotator = others[new];
+            }
+        }
+        self.annotators = all;
     }
 
     /// Whether any annotation carries a label set or spans (which `append` cannot merge).
@@ -628,14 +886,16 @@ impl DatasetBuilder {
 
     /// Mark an item as gold with a known label (from a separate gold file).
     pub fn set_gold(&mut self, item: &str, label: &str) {
-        let item = self.items.intern(item);
+        let item = self.items_indexed().intern(item);
         let label = self.labels.intern(label);
         self.gold.insert(item, label);
     }
 
     /// Canonicalise ids, resolve duplicates (later submission wins, by `submitted_at` when
     /// both have it, else by input order) and sort annotations by item.
-    pub fn build(self, label_order: Option<&[String]>) -> Result<Dataset, BuildError> {
+    pub fn build(mut self, label_order: Option<&[String]>) -> Result<Dataset, BuildError> {
+        self.resolve_known_annotators();
+        self.items_indexed();
         if let Some(conflict) = self.gold_conflict {
             return Err(conflict);
         }
@@ -920,6 +1180,117 @@ mod tests {
         assert!(was_grouped && want.contains("duplicate: "));
         assert_eq!(build(&reversed), (true, want.clone()));
         assert_eq!(build(&interleaved), (false, want));
+    }
+
+    #[test]
+    fn builders_with_known_annotators_and_lazy_items_append_as_pushed_rows() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let rows: Vec<(String, String, &str)> = (0..3000)
+            .map(|k| {
+                // Mostly grouped items, some coming back later; annotators recur.
+                let item = if rng.random_range(0..10) == 0 {
+                    rng.random_range(0..k / 3 + 1)
+                } else {
+                    k / 3
+                };
+                let annotator = format!("w{}", rng.random_range(0..(40 + k / 20)));
+                let label = ["x", "y", "z", ""][rng.random_range(0..4)];
+                (format!("it{item}"), annotator, label)
+            })
+            .collect();
+        let push = |b: &mut DatasetBuilder, rows: &[(String, String, &str)]| {
+            for (item, annotator, label) in rows {
+                b.push(Row {
+                    item,
+                    annotator,
+                    label,
+                    ..Row::default()
+                });
+            }
+        };
+        let mut all = DatasetBuilder::default();
+        push(&mut all, &rows);
+        let want = format!("{:?}", all.build(None));
+        let want_tail = {
+            let mut b = DatasetBuilder::default();
+            push(&mut b, &rows[1000..]);
+            format!("{:?}", b.build(None))
+        };
+        let part = |known: Option<Arc<KnownNames>>, rows| {
+            let mut b = DatasetBuilder::default();
+            b.set_lazy_items();
+            if let Some(known) = known {
+                b.set_known_annotators(known);
+            }
+            push(&mut b, rows);
+            b
+        };
+        for cut in [0, 1, 500, 1000, 2999] {
+            let mut acc = part(None, &rows[..cut]);
+            let mut known = None;
+            for piece in rows[cut..].chunks(250) {
+                acc.append(part(known.clone(), piece));
+                known = acc.annotator_snapshot();
+                assert!(known.as_ref().is_some_and(|k| acc.annotators.extends(k)));
+            }
+            assert_eq!(format!("{:?}", acc.build(None)), want, "cut {cut}");
+        }
+        // A part with known annotators built alone, or appended to another builder.
+        let mut head = DatasetBuilder::default();
+        push(&mut head, &rows[..1000]);
+        let known = head.annotator_snapshot();
+        assert!(known.as_ref().is_some_and(|k| k.len() > 40));
+        let tail = part(known.clone(), &rows[1000..]);
+        assert_eq!(format!("{:?}", tail.build(None)), want_tail);
+        let mut other = DatasetBuilder::default();
+        other.append(part(known, &rows[1000..]));
+        assert_eq!(format!("{:?}", other.build(None)), want_tail);
+        // A gold row makes a lazy builder index its items first.
+        let mut lazy = part(None, &rows[..1000]);
+        let mut eager = DatasetBuilder::default();
+        push(&mut eager, &rows[..1000]);
+        for b in [&mut lazy, &mut eager] {
+            b.push(Row {
+                item: "it3",
+                annotator: "w1",
+                label: "x",
+                gold: Some("y"),
+                ..Row::default()
+            });
+            b.set_gold("it0", "z");
+        }
+        assert_eq!(
+            format!("{:?}", lazy.build(None)),
+            format!("{:?}", eager.build(None))
+        );
+    }
+
+    #[test]
+    fn unindexed_names_absorb_to_one_id_each() {
+        let mut lazy = Interner::default();
+        let ids: Vec<u32> = ["a", "a", "b", "a", "c", "b"]
+            .iter()
+            .map(|n| lazy.push_unless_last(n))
+            .collect();
+        assert_eq!(ids, vec![0, 0, 1, 2, 3, 4]);
+        let mut into = Interner::default();
+        into.intern("c");
+        assert_eq!(into.absorb(lazy), vec![1, 2, 1, 0, 2]);
+        assert!(same_text("vendor-3-w0412", "vendor-3-w0412"));
+        assert!(!same_text("vendor-3-w0412", "vendor-3-w0413"));
+        assert!(!same_text(
+            "p-2026q4-batch3-item000123",
+            "p-2026q4-batch3-item100123"
+        ));
+        assert!(!same_text(
+            "p-2026q4-batch3-item000123",
+            "q-2026q4-batch3-item000123"
+        ));
+        assert!(same_text(
+            "p-2026q4-batch3-item000123",
+            "p-2026q4-batch3-item000123"
+        ));
     }
 
     #[test]

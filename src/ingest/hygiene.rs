@@ -25,6 +25,26 @@ pub(crate) fn trim(s: &str) -> &str {
     s.trim()
 }
 
+/// Whether every byte of `s` is printable ASCII (`' '..='~'`), eight bytes at a time: a
+/// word has a byte below `0x20` when subtracting `0x20` from each byte borrows into a high
+/// bit not set before, and one above `0x7e` when adding 1 sets a high bit (or it was set).
+pub(crate) fn printable_ascii(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let bad = |w: u64| (w.wrapping_sub(0x20 * ONES) & !w | w.wrapping_add(ONES) | w) & HIGH != 0;
+    let word = |b: &[u8]| {
+        let mut w = [b'a'; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    let mut words = s.chunks_exact(8);
+    if words.any(|w| bad(word(w))) {
+        return false;
+    }
+    let rest = words.remainder();
+    rest.is_empty() || !bad(word(rest))
+}
+
 /// `s` without surrounding whitespace, in NFC; borrowed when nothing changes.
 /// Returns `(value, trimmed, nfc_changed)`.
 pub(crate) fn clean(s: &str) -> (Cow<'_, str>, bool, bool) {
@@ -161,6 +181,32 @@ pub(crate) fn control_char(s: &str) -> Option<(usize, char)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_ascii_checks_every_byte() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let naive = |s: &[u8]| s.iter().all(|b| (b' '..=b'~').contains(b));
+        for _ in 0..50_000 {
+            let len = rng.random_range(0..40);
+            let mut s: Vec<u8> = (0..len).map(|_| rng.random_range(b' '..=b'~')).collect();
+            if len > 0 && rng.random_range(0..2) == 0 {
+                let at = rng.random_range(0..len);
+                s[at] = rng.random();
+            }
+            assert_eq!(printable_ascii(&s), naive(&s), "{s:?}");
+        }
+        for b in 0..=255u8 {
+            for len in [1, 7, 8, 9, 16, 23] {
+                for at in [0, len / 2, len - 1] {
+                    let mut s = vec![b'x'; len];
+                    s[at] = b;
+                    assert_eq!(printable_ascii(&s), naive(&s), "{b} {len} {at}");
+                }
+            }
+        }
+        assert!(printable_ascii(b""));
+    }
 
     #[test]
     fn trackers_of_parts_add_up_to_one_tracker_of_the_whole() {

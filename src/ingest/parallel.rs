@@ -23,14 +23,19 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::{delimited, detect, jsonl, Format, IngestOptions, RecordSink};
+use crate::dataset::KnownNames;
 
 /// Target chunk size.
 pub(crate) const CHUNK_BYTES: usize = 4 << 20;
+
+/// The most annotators shared with chunks as known (a snapshot is a copy of them).
+const KNOWN_MAX: usize = 1 << 18;
 
 /// The least of a file read before its format is detected from it (a header line or first
 /// record is far shorter).
@@ -222,6 +227,9 @@ fn read_windows(
     // windows of chunk builders are alive at once and the rest overlaps the parsing.
     let mut acc: Option<(RecordSink<'_>, u64)> = None;
     let mut waiting: Vec<Option<(RecordSink<'_>, u64)>> = Vec::new();
+    // Annotators recur throughout a file: later chunks look them up in a snapshot of those
+    // appended so far, rather than each interning them anew and appending them again.
+    let mut known: Option<Arc<KnownNames>> = None;
     loop {
         // Grow the window until it holds a whole record (or all of the input).
         let cut = loop {
@@ -243,7 +251,7 @@ fn read_windows(
             || {
                 chunks
                     .par_iter()
-                    .map(|chunk| read_chunk(path, header.as_ref(), chunk, opts))
+                    .map(|chunk| read_chunk(path, header.as_ref(), chunk, opts, known.as_ref()))
                     .collect::<Vec<_>>()
             },
             || {
@@ -263,6 +271,15 @@ fn read_windows(
         );
         appended?;
         waiting = read;
+        if let Some((acc, _)) = acc.as_ref() {
+            let (have, had) = (
+                acc.builder.annotator_count(),
+                known.as_ref().map_or(0, |k| k.len()),
+            );
+            if have <= KNOWN_MAX && have > had + had / 4 {
+                known = acc.builder.annotator_snapshot();
+            }
+        }
         if at_end {
             break;
         }
@@ -333,21 +350,34 @@ fn absorb(into: &mut RecordSink<'_>, part: RecordSink<'_>) {
     into.accepted += part.accepted;
 }
 
-/// Read one chunk with the sequential reader; `None` on any error.
+/// Read one chunk with the sequential reader; `None` on any error. `known`: annotators
+/// of the builder the chunk's will be appended to.
 fn read_chunk<'o>(
     path: &Path,
     header: Option<&delimited::Header>,
     chunk: &[u8],
     opts: &'o IngestOptions,
+    known: Option<&Arc<KnownNames>>,
 ) -> Option<(RecordSink<'o>, u64)> {
-    let mut sink = RecordSink::new(opts);
+    let new_sink = || {
+        let mut sink = RecordSink::new(opts);
+        // Room for records of 40 bytes or more, rather than growing (and copying) the
+        // annotations about a dozen times per chunk.
+        sink.builder.reserve(chunk.len() / 40);
+        sink.builder.set_lazy_items();
+        if let Some(known) = known {
+            sink.builder.set_known_annotators(Arc::clone(known));
+        }
+        sink
+    };
+    let mut sink = new_sink();
     let rows = match header {
         Some(header) => {
             if let Some(rows) = delimited::read_plain_body(path, chunk, header, &mut sink) {
                 return Some((sink, rows));
             }
             // Quotes or anything unusual: the csv crate reads the chunk, from scratch.
-            sink = RecordSink::new(opts);
+            sink = new_sink();
             if header.format == Format::Csv && !strictly_quoted(chunk, header.delimiter) {
                 return None;
             }

@@ -267,9 +267,10 @@ impl<'o> RecordSink<'o> {
             ("label", f.label),
         ] {
             // Printable ASCII (and tab) has neither line breaks nor control characters.
-            if value
-                .bytes()
-                .all(|b| (b' '..=b'~').contains(&b) || b == b'\t')
+            if hygiene::printable_ascii(value.as_bytes())
+                || value
+                    .bytes()
+                    .all(|b| (b' '..=b'~').contains(&b) || b == b'\t')
             {
                 continue;
             }
