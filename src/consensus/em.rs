@@ -188,17 +188,15 @@ pub(crate) fn fit_in<W: Width>(
     let mut sums = Sums::new(p, &fit.rows, n_parts, len);
     sums.pass(width, p, &fit.rows, &Shares { width, post: &post });
     m_step(p, &fit.rows, &sums.acc, &mut fit.log_err);
-    // The error rates and log priors the last E-step used, to write its posteriors at the end.
-    let mut used_err = vec![0.0; len];
-    let mut used_prior = None;
+    // The last E-step (it holds its own copy of the rates), to write its posteriors at the end.
+    let mut last_e_step = None;
     let mut loss = f64::NEG_INFINITY;
     for iteration in 0..opts.max_iter {
         let log_prior: Vec<f64> = priors.iter().map(|&v| v.max(EPS).ln()).collect();
-        let e_step = EStep::new(width, p, &fit.rows, &fit.log_err, &log_prior);
+        let e_step = EStep::new(width, p, &fit.rows, &fit.log_err, log_prior);
         let stats = sums.pass(width, p, &fit.rows, &e_step);
         priors = stats.sum.as_ref().iter().map(|s| s / n_active).collect();
-        std::mem::swap(&mut fit.log_err, &mut used_err);
-        used_prior = Some(log_prior);
+        last_e_step = Some(e_step);
         let joint = m_step(p, &fit.rows, &sums.acc, &mut fit.log_err);
         // crowd-kit's `_evidence_lower_bound`: every annotation row carries log prior too.
         let prior_term: f64 = stats
@@ -217,8 +215,7 @@ pub(crate) fn fit_in<W: Width>(
         loss = new_loss;
     }
     drop(sums);
-    if let Some(log_prior) = used_prior {
-        let e_step = EStep::new(width, p, &fit.rows, &used_err, &log_prior);
+    if let Some(e_step) = last_e_step {
         post.par_chunks_mut(ITEM_CHUNK * k)
             .enumerate()
             .for_each(|(chunk, block)| {
@@ -285,7 +282,7 @@ struct EStep<'s, W> {
     width: W,
     p: &'s Problem<'s>,
     rows: &'s Rows,
-    log_prior: &'s [f64],
+    log_prior: Vec<f64>,
     /// Per row, its `k` error rates then their `k` logs: an annotation's reads are one
     /// stretch of memory.
     rates: Vec<f64>,
@@ -298,8 +295,8 @@ impl<'s, W: Width> EStep<'s, W> {
         width: W,
         p: &'s Problem<'s>,
         rows: &'s Rows,
-        log_err: &'s [f64],
-        log_prior: &'s [f64],
+        log_err: &[f64],
+        log_prior: Vec<f64>,
     ) -> Self {
         let k = width.k();
         let mut rates = vec![0.0; 2 * log_err.len()];
@@ -316,9 +313,9 @@ impl<'s, W: Width> EStep<'s, W> {
             width,
             p,
             rows,
+            prior: log_prior.iter().map(|v| v.exp()).collect(),
             log_prior,
             rates,
-            prior: log_prior.iter().map(|v| v.exp()).collect(),
         }
     }
 }
