@@ -285,17 +285,26 @@ impl std::fmt::Debug for Interner {
     }
 }
 
-/// `a == b`, with the lengths and last bytes compared before the call to `memcmp`: names
-/// of one kind often share a prefix (`L0`, `L1`; `item000017`, `item000018`).
+/// `a == b`, with the lengths and last bytes compared first: names of one kind often share
+/// a prefix (`L0`, `L1`; `item000017`, `item000018`).
 pub(crate) fn same_text(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() || a.last() != b.last() {
         return false;
     }
-    // Ids are short: compare them eight bytes at a time here (the last word overlapping
-    // the one before it) rather than in a call to `memcmp`.
+    // Ids and labels are short: compare them a word at a time here (the last word
+    // overlapping the one before it) rather than in a call to `memcmp`.
     let n = a.len();
-    if !(8..=32).contains(&n) {
+    if n < 8 {
+        let word =
+            |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().unwrap_or_default());
+        return match n {
+            // Bytes 0, n / 2 and n - 1 are every byte of a text of 1 to 3 bytes.
+            0..=3 => n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2]),
+            _ => word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4),
+        };
+    }
+    if n > 32 {
         return a == b;
     }
     let word =
@@ -1291,6 +1300,23 @@ mod tests {
             "p-2026q4-batch3-item000123",
             "p-2026q4-batch3-item000123"
         ));
+    }
+
+    #[test]
+    fn same_text_is_equality_at_every_length() {
+        // Every length up to past the word paths, each byte changed in turn.
+        for n in 0..40usize {
+            let a: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            assert!(same_text(&a, &a.clone()), "{a}");
+            for at in 0..n {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                let b = String::from_utf8(b).unwrap_or_default();
+                assert!(!same_text(&a, &b), "{a} {b}");
+                assert!(!same_text(&b, &a), "{b} {a}");
+            }
+            assert!(!same_text(&a, &format!("{a}a")));
+        }
     }
 
     #[test]

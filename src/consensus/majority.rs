@@ -37,6 +37,9 @@ pub(crate) fn vote_shares(p: &Problem) -> (Vec<f64>, Vec<u32>, usize) {
                     continue;
                 }
                 let n = range.len() as f64;
+                // Written before it is read: a fresh page read first maps the shared zero
+                // page, and the first write then costs a second fault and a TLB shootdown.
+                row.fill(0.0);
                 for &l in &p.obs[range] {
                     row[l as usize] += 1.0;
                 }

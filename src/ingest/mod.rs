@@ -218,7 +218,7 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
             continue;
         }
         let (invalid_before, accepted_before) = (sink.invalid.len(), sink.accepted);
-        // Large canonical files are streamed: read, hashed and parsed in parallel windows.
+        // Large canonical files are streamed: read, hashed and parsed in parallel pieces.
         // Anything else, and anything unusual in them (gold rows, an invalid record), is
         // read whole and then sequentially, which locates it.
         let (format, sha256, rows) = match stage("ingest/stream", || {

@@ -1,18 +1,18 @@
 //! Parallel reading of the canonical long form (CSV, TSV, JSONL) for large inputs.
 //!
-//! The input is read as a stream of windows of a few chunks each, into two reused buffers
-//! (fresh memory as large as the file would cost a page fault per 4 KiB). Each window ends
-//! right after a line break and is cut into chunks of about `CHUNK_BYTES` the same way, so
-//! every chunk starts at a record. Each chunk is read by the ordinary sequential reader
+//! The input is read as a stream of pieces of about `CHUNK_BYTES`, each cut right after a
+//! record, so every piece starts at a record. Three stages run at once, with no barrier
+//! between them: one thread reads the pieces in file order into a few reused buffers (fresh
+//! memory as large as the file would cost a page fault per 4 KiB) and hashes them; the
+//! rayon threads read each piece as it comes with the ordinary sequential reader
 //! (`delimited::read` with the header line put in front, or `jsonl::read`; a CSV or TSV
-//! chunk the csv crate would only split by `delimited::read_plain_body`) into its own
-//! `RecordSink`, in parallel with rayon; the chunks' builders are then appended in file
-//! order. Appending keeps input order and ids are canonicalised when the dataset is built,
-//! so the result is the one the sequential reader gives, for any thread count.
+//! piece the csv crate would only split by `delimited::read_plain_body`) into its own
+//! `RecordSink`; a third thread appends the pieces' builders in file order and hands their
+//! buffers back. Appending keeps input order and ids are canonicalised when the dataset is
+//! built, so the result is the one the sequential reader gives, for any thread count.
 //!
 //! In a CSV with quotes a line break inside a quoted field is not a cut: cuts follow the
-//! quote parity (`last_record_end`, `split_outside_quotes`), and each chunk is checked to
-//! quote strictly.
+//! quote parity (`last_record_end`), and each piece is checked to quote strictly.
 //!
 //! Whenever this path might differ, it steps aside and the caller reads the whole input
 //! sequentially: small inputs; a CSV with loose quoting (a quote inside an unquoted field),
@@ -21,9 +21,11 @@
 //! so errors are reported by the sequential reader with the file and the line, exactly as
 //! before.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -62,19 +64,14 @@ pub(crate) fn read_chunked(
     sink: &mut RecordSink<'_>,
     chunk_bytes: usize,
 ) -> Option<u64> {
-    let mut input = bytes;
-    let (first, at_end) = first_window(&mut input, chunk_bytes, 0)?;
-    read_windows(
-        path,
-        input,
+    let mut rest = bytes;
+    let (first, at_end) = first_window(&mut rest, chunk_bytes, 0)?;
+    let input = Input {
+        rest,
         first,
         at_end,
-        format,
-        opts,
-        sink,
-        chunk_bytes,
-        None,
-    )
+    };
+    read_pieces(path, input, format, opts, sink, chunk_bytes, None)
 }
 
 /// What [`stream_file`] did.
@@ -131,11 +128,14 @@ fn stream_file_chunked(
         return Streaming::NotStreamable;
     };
     let mut digest = Sha256::new();
-    let read = read_windows(
-        path,
-        file,
+    let input = Input {
+        rest: file,
         first,
         at_end,
+    };
+    let read = read_pieces(
+        path,
+        input,
         format,
         opts,
         sink,
@@ -152,19 +152,15 @@ fn stream_file_chunked(
     }
 }
 
-/// Bytes per window: a few chunks per thread, so that every thread has work in each.
-fn window_bytes(chunk_bytes: usize) -> usize {
-    rayon::current_num_threads().max(1) * 2 * chunk_bytes.max(1)
-}
-
-/// The first window of `input` (at least `least` bytes) and whether it is all of the input;
-/// `None` when the input is too small to be worth reading in parallel, or cannot be read.
+/// The first window of `input` (at least `least` bytes, and two chunks) and whether it is
+/// all of the input; `None` when the input is too small to be worth reading in parallel, or
+/// cannot be read.
 fn first_window(
     input: &mut impl Read,
     chunk_bytes: usize,
     least: usize,
 ) -> Option<(Vec<u8>, bool)> {
-    let size = window_bytes(chunk_bytes).max(least);
+    let size = (2 * chunk_bytes.max(1)).max(least);
     let mut window = Vec::with_capacity(size);
     let at_end = fill(input, &mut window, size).ok()?;
     (!at_end || window.len() >= 2 * chunk_bytes.max(1)).then_some((window, at_end))
@@ -183,22 +179,43 @@ fn grow(input: &mut impl Read, buf: &mut Vec<u8>, more: usize) -> Option<bool> {
     fill(input, buf, buf.len() + more).ok()
 }
 
-/// Read the rest of `input`, which starts with `window` (all of the input when `at_end`),
-/// window by window into `sink` (see the module comment); `digest` is fed every byte.
-fn read_windows(
+/// An input being read: what is left of it, and its first window (all of it when `at_end`).
+struct Input<R> {
+    rest: R,
+    first: Vec<u8>,
+    at_end: bool,
+}
+
+/// A piece of the input: `bytes[start..]` are whole records (`bytes[..start]` is the header
+/// line, in the first piece only).
+struct Piece {
+    index: usize,
+    bytes: Vec<u8>,
+    start: usize,
+}
+
+/// A piece read into its own sink (`None`: it needs the sequential reader), with the
+/// piece's buffer, to be reused once the piece is appended.
+type Parsed<'o> = (usize, Option<(RecordSink<'o>, u64)>, Vec<u8>);
+
+/// Read `input` piece by piece into `sink` (see the module comment); `digest` is fed every
+/// byte.
+fn read_pieces(
     path: &Path,
-    mut input: impl Read + Send,
-    mut window: Vec<u8>,
-    mut at_end: bool,
+    input: Input<impl Read + Send>,
     format: Format,
     opts: &IngestOptions,
     sink: &mut RecordSink<'_>,
     chunk_bytes: usize,
-    mut digest: Option<&mut Sha256>,
+    digest: Option<&mut Sha256>,
 ) -> Option<u64> {
     let chunk_bytes = chunk_bytes.max(1);
-    let size = window_bytes(chunk_bytes);
-    let (header, mut start) = match format {
+    let Input {
+        mut rest,
+        first: mut window,
+        mut at_end,
+    } = input;
+    let (header, start) = match format {
         Format::Csv | Format::Tsv => {
             let end = loop {
                 if let Some(i) = memchr::memchr(b'\n', &window) {
@@ -207,7 +224,7 @@ fn read_windows(
                 if at_end {
                     return None;
                 }
-                at_end = grow(&mut input, &mut window, size)?;
+                at_end = grow(&mut rest, &mut window, chunk_bytes)?;
             };
             // A header with a line break inside quotes: rare enough to read sequentially.
             if memchr::memchr_iter(b'"', &window[..end]).count() % 2 == 1 {
@@ -219,79 +236,167 @@ fn read_windows(
         Format::Jsonl => (None, 0),
         _ => return None,
     };
-    // RFC 4180 quoting (CSV, not TSV): a line break inside a quoted field is not a cut.
-    let quoting = format == Format::Csv;
-    let mut next = Vec::with_capacity(window.capacity());
-    // Each window's chunks are read while the previous window's builders are appended (one
-    // thread, in file order), the window is hashed and the next one is read, so only two
-    // windows of chunk builders are alive at once and the rest overlaps the parsing.
-    let mut acc: Option<(RecordSink<'_>, u64)> = None;
-    let mut waiting: Vec<Option<(RecordSink<'_>, u64)>> = Vec::new();
-    // Annotators recur throughout a file: later chunks look them up in a snapshot of those
+    let cutter = Cutter {
+        rest,
+        at_end,
+        // RFC 4180 quoting (CSV, not TSV): a line break inside a quoted field is not a cut.
+        quoting: format == Format::Csv,
+        chunk_bytes,
+        // Pieces being read, parsed or waiting to be appended: enough to keep every thread
+        // busy, few enough to bound memory.
+        buffers: 2 * rayon::current_num_threads().max(1) + 2,
+    };
+    let failed = AtomicBool::new(false);
+    // Annotators recur throughout a file: later pieces look them up in a snapshot of those
     // appended so far, rather than each interning them anew and appending them again.
-    let mut known: Option<Arc<KnownNames>> = None;
-    loop {
-        // Grow the window until it holds a whole record (or all of the input).
-        let cut = loop {
-            if at_end {
-                break window.len();
+    let known: Mutex<Option<Arc<KnownNames>>> = Mutex::new(None);
+    let (piece_tx, piece_rx) = mpsc::channel::<Piece>();
+    let (parsed_tx, parsed_rx) = mpsc::channel::<Parsed<'_>>();
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    // Three stages run at once, with no barrier between them: one thread reads, cuts and
+    // hashes pieces in file order; the rayon threads parse them as they come; another
+    // thread appends them in file order and hands their buffers back to the reader.
+    let (cut, appended) = std::thread::scope(|scope| {
+        let failed = &failed;
+        let reader = scope.spawn(move || {
+            let done = cutter.run(window, start, digest, &piece_tx, &free_rx, failed);
+            if done.is_none() {
+                failed.store(true, Ordering::Relaxed);
             }
-            if let Some(end) = last_record_end(&window[start..], quoting) {
-                break start + end;
-            }
-            at_end = grow(&mut input, &mut window, size)?;
-        };
-        let records = &window[start..cut];
-        let chunks = if quoting && memchr::memchr(b'"', records).is_some() {
-            split_outside_quotes(records, chunk_bytes)
-        } else {
-            split_at_lines(records, chunk_bytes)
-        };
-        let (read, (appended, filled)) = rayon::join(
-            || {
-                chunks
-                    .par_iter()
-                    .map(|chunk| read_chunk(path, header.as_ref(), chunk, opts, known.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-            || {
-                if let Some(digest) = digest.as_mut() {
-                    digest.update(&window[..cut]);
-                }
-                let appended = append_parts(&mut acc, std::mem::take(&mut waiting));
-                next.clear();
-                next.extend_from_slice(&window[cut..]);
-                let filled = if at_end {
-                    Ok(true)
-                } else {
-                    fill(&mut input, &mut next, size)
-                };
-                (appended, filled)
-            },
-        );
-        appended?;
-        waiting = read;
-        if let Some((acc, _)) = acc.as_ref() {
-            let (have, had) = (
-                acc.builder.annotator_count(),
-                known.as_ref().map_or(0, |k| k.len()),
-            );
-            if have <= KNOWN_MAX && have > had + had / 4 {
-                known = acc.builder.annotator_snapshot();
-            }
-        }
-        if at_end {
-            break;
-        }
-        at_end = filled.ok()?;
-        std::mem::swap(&mut window, &mut next);
-        start = 0;
-    }
-    append_parts(&mut acc, waiting)?;
-    // The caller's sink is only touched once every chunk has been read.
-    let (part, rows) = acc?;
+            done
+        });
+        let known_ref = &known;
+        let appender = scope.spawn(move || append_in_order(parsed_rx, &free_tx, known_ref, failed));
+        piece_rx.into_iter().par_bridge().for_each(|piece| {
+            let part = if failed.load(Ordering::Relaxed) {
+                None
+            } else {
+                let known = known.lock().ok().and_then(|k| k.clone());
+                let records = &piece.bytes[piece.start..];
+                read_chunk(path, header.as_ref(), records, opts, known.as_ref())
+            };
+            // The appender has stopped only if a piece failed; then nothing is used.
+            let _ = parsed_tx.send((piece.index, part, piece.bytes));
+        });
+        drop(parsed_tx);
+        (joined(reader), joined(appender))
+    });
+    cut?;
+    // The caller's sink is only touched once every piece has been read.
+    let (part, rows) = appended?;
     absorb(sink, part);
     Some(rows)
+}
+
+/// What a scoped thread returned (its panic, if any, goes on unwinding here).
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The reading side of [`read_pieces`].
+struct Cutter<R> {
+    rest: R,
+    at_end: bool,
+    quoting: bool,
+    chunk_bytes: usize,
+    /// How many buffers may be in use at once.
+    buffers: usize,
+}
+
+impl<R: Read> Cutter<R> {
+    /// Cut the input, from `buf[start..]` on, into pieces of about `chunk_bytes` that end
+    /// after a record, hash them in file order and send them on; a buffer is reused once
+    /// `free` gives it back. `None` on a read error, or when the appender has stopped.
+    fn run(
+        mut self,
+        mut buf: Vec<u8>,
+        mut start: usize,
+        mut digest: Option<&mut Sha256>,
+        pieces: &mpsc::Sender<Piece>,
+        free: &mpsc::Receiver<Vec<u8>>,
+        failed: &AtomicBool,
+    ) -> Option<()> {
+        let mut allocated = 1;
+        for index in 0.. {
+            // Grow the buffer until it holds a whole record (or all of the input).
+            let cut = loop {
+                if self.at_end {
+                    break buf.len();
+                }
+                if let Some(end) = last_record_end(&buf[start..], self.quoting) {
+                    break start + end;
+                }
+                self.at_end = grow(&mut self.rest, &mut buf, self.chunk_bytes)?;
+            };
+            if let Some(digest) = digest.as_mut() {
+                digest.update(&buf[..cut]);
+            }
+            // Reused buffers: fresh memory for every piece would cost a page fault per 4 KiB.
+            let mut next = if allocated < self.buffers {
+                allocated += 1;
+                Vec::with_capacity(self.chunk_bytes + self.chunk_bytes / 4)
+            } else {
+                free.recv().ok()?
+            };
+            next.clear();
+            next.extend_from_slice(&buf[cut..]);
+            buf.truncate(cut);
+            if failed.load(Ordering::Relaxed) {
+                return None;
+            }
+            let piece = Piece {
+                index,
+                bytes: buf,
+                start,
+            };
+            pieces.send(piece).ok()?;
+            if self.at_end {
+                break;
+            }
+            self.at_end = fill(&mut self.rest, &mut next, self.chunk_bytes).ok()?;
+            (buf, start) = (next, 0);
+        }
+        Some(())
+    }
+}
+
+/// The appending side of [`read_pieces`]: append parsed pieces in file order, give their
+/// buffers back, and share a snapshot of the annotators seen so far when it has grown.
+fn append_in_order<'o>(
+    parsed: mpsc::Receiver<Parsed<'o>>,
+    free: &mpsc::Sender<Vec<u8>>,
+    known: &Mutex<Option<Arc<KnownNames>>>,
+    failed: &AtomicBool,
+) -> Option<(RecordSink<'o>, u64)> {
+    let mut acc: Option<(RecordSink<'o>, u64)> = None;
+    let mut early = BTreeMap::new();
+    let (mut next, mut shared) = (0, 0usize);
+    for (index, part, bytes) in parsed {
+        early.insert(index, (part, bytes));
+        while let Some((part, bytes)) = early.remove(&next) {
+            next += 1;
+            if append_parts(&mut acc, vec![part]).is_none() {
+                failed.store(true, Ordering::Relaxed);
+                return None;
+            }
+            // The reader may be waiting for it; it stops on its own once this thread has.
+            let _ = free.send(bytes);
+            let Some((acc, _)) = acc.as_ref() else {
+                continue;
+            };
+            let have = acc.builder.annotator_count();
+            if have <= KNOWN_MAX && have > shared.saturating_add(shared / 4) {
+                let snapshot = acc.builder.annotator_snapshot();
+                shared = snapshot.as_ref().map_or(usize::MAX, |k| k.len());
+                if let Ok(mut known) = known.lock() {
+                    *known = snapshot;
+                }
+            }
+        }
+    }
+    acc
 }
 
 /// The end of the last whole record in `data` (just after its line break), if any. With
@@ -391,59 +496,6 @@ fn read_chunk<'o>(
         return None;
     }
     Some((sink, rows))
-}
-
-/// Cut `data` into pieces of about `size` bytes, each ending right after a `\n` (the last
-/// one at the end of the data).
-fn split_at_lines(data: &[u8], size: usize) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < data.len() {
-        let target = (start + size).min(data.len());
-        let end = match memchr::memchr(b'\n', &data[target..]) {
-            Some(i) => target + i + 1,
-            None => data.len(),
-        };
-        out.push(&data[start..end]);
-        start = end;
-    }
-    out
-}
-
-/// Cut CSV data into pieces of about `size` bytes, each ending right after a line break
-/// outside quoted fields. The quotes before each stretch of `size` bytes are counted in
-/// parallel; their parity says whether the stretch starts inside a quoted field, and the cut
-/// moves to the first line break after it where the parity is even. That is exact for
-/// strict RFC 4180 quoting, which `strictly_quoted` then checks chunk by chunk.
-fn split_outside_quotes(data: &[u8], size: usize) -> Vec<&[u8]> {
-    let stretches: Vec<&[u8]> = data.chunks(size).collect();
-    let quotes: Vec<usize> = stretches
-        .par_iter()
-        .map(|s| memchr::memchr_iter(b'"', s).count())
-        .collect();
-    let mut out = Vec::new();
-    let (mut start, mut parity) = (0, 0);
-    for (k, n) in quotes.iter().enumerate() {
-        let at = k * size;
-        // The parity before `at`; stretches already passed by the last cut are skipped.
-        let before = parity;
-        parity ^= n & 1;
-        if k == 0 || at < start {
-            continue;
-        }
-        let mut p = before;
-        let cut = data[at..].iter().position(|&b| {
-            p ^= usize::from(b == b'"');
-            b == b'\n' && p == 0
-        });
-        let Some(i) = cut else { break };
-        out.push(&data[start..at + i + 1]);
-        start = at + i + 1;
-    }
-    if start < data.len() {
-        out.push(&data[start..]);
-    }
-    out
 }
 
 /// Whether `chunk`, which must start at a record, quotes as RFC 4180 says (a quote opens
@@ -827,10 +879,10 @@ mod tests {
     #[test]
     fn cuts_follow_quote_parity() {
         let data = b"a,\"x\ny\"\nb,\"\"\"\n\"\nc,d\n";
-        assert_eq!(
-            split_outside_quotes(data, 1),
-            vec![&b"a,\"x\ny\"\n"[..], b"b,\"\"\"\n\"\n", b"c,d\n"]
-        );
+        // The line break after `"""` is inside the quoted field that the next `"` closes.
+        assert_eq!(last_record_end(&data[..15], true), Some(8));
+        assert_eq!(last_record_end(&data[..17], true), Some(16));
+        assert_eq!(last_record_end(data, true), Some(data.len()));
         assert!(strictly_quoted(b"a,\"x\"\"\ny\",\"\"\r\n", b','));
         assert!(!strictly_quoted(b"a,5 \"inch\"\n", b','));
         assert!(!strictly_quoted(b"a,\"x\"y\n", b','));
@@ -858,16 +910,5 @@ mod tests {
                 Some(0)
             );
         }
-    }
-
-    #[test]
-    fn cuts_end_right_after_line_breaks() {
-        let data = b"ab\ncd\nef\n";
-        assert_eq!(
-            split_at_lines(data, 1),
-            vec![&b"ab\n"[..], b"cd\n", b"ef\n"]
-        );
-        assert_eq!(split_at_lines(data, 4), vec![&b"ab\ncd\n"[..], b"ef\n"]);
-        assert_eq!(split_at_lines(b"ab", 1), vec![&b"ab"[..]]);
     }
 }
