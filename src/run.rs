@@ -266,7 +266,7 @@ pub fn audit(
         || stage("agreement", || agreement::compute(ds, agreement_options)),
         || assess_batch(ds, model, policy, &Progress::hidden()),
     );
-    AuditReport {
+    let report = AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool::default(),
         input: InputSummary::from_loaded(loaded),
@@ -274,7 +274,16 @@ pub fn audit(
         consensus: ConsensusSummary::new(&run.model),
         quality: run.quality,
         task: None,
-    }
+    };
+    drop_in_background((run.model, run.loo_label, run.loo_share, run.spam));
+    report
+}
+
+/// Free `value` on a thread of its own. Freeing a large batch (millions of names, columns
+/// of hundreds of megabytes) takes tenths of a second that the report need not wait for;
+/// a process that exits first simply does not wait for it.
+pub fn drop_in_background<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
 }
 
 /// Print a command's document on stdout (as JSON, or in the command's own text layout)
@@ -396,13 +405,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 mace: args.mace,
             };
             let report = match stage("ingest", || tasks::load::load(&args.input))? {
-                TaskLoad::Classification(ingest_options, loaded) => audit(
-                    &loaded,
-                    &agreement_options(ingest_options.level, &args.agreement),
-                    &model,
-                    &policy,
-                    &progress,
-                ),
+                TaskLoad::Classification(ingest_options, loaded) => {
+                    let report = audit(
+                        &loaded,
+                        &agreement_options(ingest_options.level, &args.agreement),
+                        &model,
+                        &policy,
+                        &progress,
+                    );
+                    drop_in_background(loaded);
+                    report
+                }
                 TaskLoad::Feedback {
                     task,
                     detected,
@@ -424,11 +437,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                     report::scorecard::render(&report, out)
                 })
             })?;
-            Ok(if args.fail_on_hold && report.has_hold() {
+            let outcome = if args.fail_on_hold && report.has_hold() {
                 Outcome::Hold
             } else {
                 Outcome::Done
-            })
+            };
+            drop_in_background(report);
+            Ok(outcome)
         }
         Command::Explain(args) => {
             configure_threads(args.input.threads)?;
