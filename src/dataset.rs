@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -484,58 +485,115 @@ impl Interner {
         self,
         order: Option<&[String]>,
     ) -> Result<(Vec<String>, Vec<u32>), BuildError> {
-        let mut idx: Vec<u32> = (0..self.names.len() as u32).collect();
-        match order {
+        let names = self.names;
+        let idx: Vec<u32> = match order {
             Some(order) => {
                 let rank: HashMap<&str, usize> = order
                     .iter()
                     .enumerate()
                     .map(|(i, s)| (s.as_str(), i))
                     .collect();
-                for name in &self.names {
+                for name in &names {
                     if !rank.contains_key(&**name) {
                         return Err(BuildError::LabelNotInOrder {
                             label: name.to_string(),
                         });
                     }
                 }
-                idx.sort_by_key(|&i| rank[&*self.names[i as usize]]);
+                let mut idx: Vec<u32> = (0..names.len() as u32).collect();
+                idx.sort_by_key(|&i| rank[&*names[i as usize]]);
+                idx
             }
-            None => {
-                // canonical_cmp with each name's number parsed once, not once per comparison.
-                let numbers: Vec<Option<f64>> =
-                    self.names.par_iter().map(|n| parse_number(n)).collect();
-                let cmp = |a: u32, b: u32| {
-                    let (na, nb) = (&self.names[a as usize], &self.names[b as usize]);
-                    match (numbers[a as usize], numbers[b as usize]) {
-                        (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| na.cmp(nb)),
-                        (Some(_), None) => Ordering::Less,
-                        (None, Some(_)) => Ordering::Greater,
-                        (None, None) => na.cmp(nb),
-                    }
-                };
-                // Names often come in their canonical order already (exports sorted by
-                // item): one parallel pass says so, and the sort is skipped.
-                let sorted = idx
-                    .par_windows(2)
-                    .all(|w| cmp(w[0], w[1]) == Ordering::Less);
-                // A total order on distinct names, so an unstable parallel sort is exact.
-                if !sorted {
-                    idx.par_sort_unstable_by(|&a, &b| cmp(a, b));
+            None => canonical_order(&names),
+        };
+        // Names often come in their canonical order already: nothing moves then.
+        if idx
+            .par_iter()
+            .enumerate()
+            .all(|(new, &old)| new == old as usize)
+        {
+            return Ok((names.into_par_iter().map(String::from).collect(), idx));
+        }
+        // Two independent sequential passes (random writes, random reads): side by side.
+        let (remap, sorted) = rayon::join(
+            || {
+                let mut remap = vec![0u32; idx.len()];
+                for (new, &old) in idx.iter().enumerate() {
+                    remap[old as usize] = new as u32;
                 }
-            }
-        }
-        let mut remap = vec![0u32; idx.len()];
-        for (new, &old) in idx.iter().enumerate() {
-            remap[old as usize] = new as u32;
-        }
-        let mut names: Vec<Option<Box<str>>> = self.names.into_iter().map(Some).collect();
-        let sorted = idx
-            .iter()
-            .map(|&old| names[old as usize].take().unwrap_or_default().into_string())
-            .collect();
+                remap
+            },
+            || {
+                // An empty `Box<str>` does not allocate: taking leaves a cheap placeholder.
+                let mut names = names;
+                idx.iter()
+                    .map(|&old| std::mem::take(&mut names[old as usize]).into_string())
+                    .collect()
+            },
+        );
         Ok((sorted, remap))
     }
+}
+
+/// The ids of `names` in canonical order (as [`canonical_cmp`]).
+fn canonical_order(names: &[Box<str>]) -> Vec<u32> {
+    let numbers: Vec<Option<f64>> = names.par_iter().map(|n| parse_number(n)).collect();
+    // Strings compare by bytes. Ids of one dataset often share a long prefix
+    // (`p-2026q4-batch3-item000017`): the 16 bytes after the prefix that every string
+    // shares, as one big-endian integer, order most pairs without reading the names.
+    let first = numbers.iter().position(Option::is_none);
+    let shared = first.map_or(0, |first| {
+        let first = names[first].as_bytes();
+        names
+            .par_iter()
+            .zip(&numbers)
+            .filter(|(_, x)| x.is_none())
+            .map(|(n, _)| {
+                let n = n.as_bytes();
+                first.iter().zip(n).take_while(|(a, b)| a == b).count()
+            })
+            .min()
+            .unwrap_or(0)
+    });
+    // (is a string, high and low key words, id): numbers first, by value (`total_cmp` as
+    // an unsigned integer); keys that tie are decided by the names' bytes (for numbers of
+    // equal value too, as in `canonical_cmp`).
+    let keys: Vec<(bool, u64, u64, u32)> = names
+        .par_iter()
+        .zip(&numbers)
+        .enumerate()
+        .map(|(id, (name, number))| match number {
+            Some(x) => {
+                let bits = x.to_bits() as i64;
+                let total = bits ^ ((((bits >> 63) as u64) >> 1) as i64);
+                (false, (total as u64) ^ (1 << 63), 0, id as u32)
+            }
+            None => {
+                let mut head = [0u8; 16];
+                let rest = &name.as_bytes()[shared..];
+                let n = rest.len().min(16);
+                head[..n].copy_from_slice(&rest[..n]);
+                let key = u128::from_be_bytes(head);
+                (true, (key >> 64) as u64, key as u64, id as u32)
+            }
+        })
+        .collect();
+    let cmp = |a: &(bool, u64, u64, u32), b: &(bool, u64, u64, u32)| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| names[a.3 as usize].cmp(&names[b.3 as usize]))
+    };
+    let mut keys = keys;
+    // Names often come in their canonical order already (exports sorted by item): one
+    // parallel pass says so, and the sort is skipped. A total order on distinct names, so
+    // an unstable parallel sort is exact.
+    if !keys
+        .par_windows(2)
+        .all(|w| cmp(&w[0], &w[1]) == Ordering::Less)
+    {
+        keys.par_sort_unstable_by(cmp);
+    }
+    keys.into_par_iter().map(|k| k.3).collect()
 }
 
 /// A frozen [`Interner::snapshot`], looked up by many readers at once. Each table entry
@@ -580,10 +638,37 @@ impl KnownNames {
 
 /// Whether every item's annotations are next to each other in `pending`.
 fn grouped_by_item(pending: &[PendingAnnotation], n_items: usize) -> bool {
-    let mut seen = vec![false; n_items];
-    pending
-        .chunk_by(|a, b| a.item == b.item)
-        .all(|group| !std::mem::replace(&mut seen[group[0].item as usize], true))
+    // Item ids are given in first-seen order, so grouped rows mostly have increasing ids.
+    if pending.par_windows(2).all(|w| w[0].item <= w[1].item) {
+        return true;
+    }
+    // Each run of an item claims it; a second claim means its rows are apart.
+    let seen: Vec<AtomicBool> = (0..n_items)
+        .into_par_iter()
+        .map(|_| AtomicBool::new(false))
+        .collect();
+    !(0..pending.len()).into_par_iter().any(|i| {
+        let item = pending[i].item;
+        (i == 0 || pending[i - 1].item != item) && seen[item as usize].swap(true, Relaxed)
+    })
+}
+
+/// `pending` (grouped by item) cut into parts of about 64k annotations, each holding whole
+/// item runs, for resolving the groups in parallel.
+fn split_between_items(pending: &mut [PendingAnnotation]) -> Vec<&mut [PendingAnnotation]> {
+    const PART: usize = 1 << 16;
+    let mut parts = Vec::with_capacity(pending.len() / PART + 1);
+    let mut rest = pending;
+    while !rest.is_empty() {
+        let mut cut = PART.min(rest.len());
+        while cut < rest.len() && rest[cut].item == rest[cut - 1].item {
+            cut += 1;
+        }
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(cut);
+        parts.push(part);
+        rest = tail;
+    }
+    parts
 }
 
 /// `pending` stably sorted by item.
@@ -899,46 +984,75 @@ impl DatasetBuilder {
         if let Some(conflict) = self.gold_conflict {
             return Err(conflict);
         }
-        let (items, item_map) = self.items.canonical(None)?;
-        let (annotators, annotator_map) = self.annotators.canonical(None)?;
-        let (labels, label_map) = self.labels.canonical(label_order)?;
-
+        // Item ids are only needed to place each item's annotations at the end: the item
+        // names (the most by far) are sorted while the annotations are grouped by their
+        // first-seen item ids and resolved.
+        let n_items = self.items.len();
+        let (annotators_in, labels_in) = (self.annotators, self.labels);
         let mut pending = self.pending;
-        pending.par_iter_mut().for_each(|p| {
-            p.item = item_map[p.item as usize];
-            p.annotator = annotator_map[p.annotator as usize];
-            p.label = label_map[p.label as usize];
+        let pending = &mut pending;
+        let (items, resolved) = rayon::join(
+            || self.items.canonical(None),
+            move || -> Result<_, BuildError> {
+                let (annotators, annotator_map) = annotators_in.canonical(None)?;
+                let (labels, label_map) = labels_in.canonical(label_order)?;
+                pending.par_iter_mut().for_each(|p| {
+                    p.annotator = annotator_map[p.annotator as usize];
+                    p.label = label_map[p.label as usize];
+                });
+                // Exports are mostly grouped by item (each item's rows together, the items
+                // in any order): each group is then resolved where it is, and the columns
+                // are filled group by group in item order. Otherwise a stable counting sort
+                // by item groups them first (into a fresh, page-faulting copy), keeping
+                // input order within an item.
+                if !grouped_by_item(pending, n_items) {
+                    *pending = counting_sort_by_item(std::mem::take(pending), n_items);
+                }
+                let n_pending = pending.len();
+                let groups: Vec<&[PendingAnnotation]> = split_between_items(pending)
+                    .into_par_iter()
+                    .flat_map_iter(|part| {
+                        part.chunk_by_mut(|a, b| a.item == b.item).map(|group| {
+                            // Stable: rows that tie keep their input order, so input order
+                            // is the last key.
+                            group.sort_by_key(|a| (a.annotator, a.submitted_at_ms));
+                            let kept = keep_last_per_annotator(group);
+                            &group[..kept]
+                        })
+                    })
+                    .collect();
+                Ok((annotators, labels, label_map, groups, n_pending))
+            },
+        );
+        let (items, item_map) = items?;
+        let (annotators, labels, label_map, groups, n_pending) = resolved?;
+        // Each item's kept annotations, in item order (an item may have none). Every item
+        // has at most one group, so the groups can say where they go in parallel.
+        let group_of: Vec<AtomicU32> = (0..n_items)
+            .into_par_iter()
+            .map(|_| AtomicU32::new(u32::MAX))
+            .collect();
+        groups.par_iter().enumerate().for_each(|(g, group)| {
+            group_of[item_map[group[0].item as usize] as usize].store(g as u32, Relaxed);
         });
-        // Exports are mostly grouped by item (each item's rows together, the items in any
-        // order): each group is then resolved where it is, and the columns are filled group
-        // by group in item order. Otherwise a stable counting sort by item groups them first
-        // (into a fresh, page-faulting copy), keeping input order within an item.
-        if !grouped_by_item(&pending, items.len()) {
-            pending = counting_sort_by_item(pending, items.len());
-        }
-        let n_pending = pending.len();
-        let mut groups: Vec<&mut [PendingAnnotation]> =
-            pending.chunk_by_mut(|a, b| a.item == b.item).collect();
-        groups.par_iter_mut().for_each(|group| {
-            // Stable: rows that tie keep their input order, so input order is the last key.
-            group.sort_by_key(|a| (a.annotator, a.submitted_at_ms));
-            let kept = keep_last_per_annotator(group);
-            *group = &mut std::mem::take(group)[..kept];
-        });
-        // Each item's kept annotations, in item order (an item may have none).
-        let mut kept: Vec<&[PendingAnnotation]> = vec![&[]; items.len()];
-        for group in groups {
-            kept[group[0].item as usize] = group;
-        }
+        let kept: Vec<&[PendingAnnotation]> = group_of
+            .into_par_iter()
+            .map(|g| {
+                groups
+                    .get(g.into_inner() as usize)
+                    .copied()
+                    .unwrap_or_default()
+            })
+            .collect();
         let item_offsets: Vec<usize> = std::iter::once(0)
             .chain(kept.iter().scan(0, |end, group| {
                 *end += group.len();
                 Some(*end)
             }))
             .collect();
-        let n_kept = item_offsets[items.len()];
+        let n_kept = item_offsets[n_items];
         let duplicate = (n_pending - n_kept) as u64;
-        let single_annotation_items = kept.iter().filter(|g| g.len() == 1).count() as u64;
+        let single_annotation_items = kept.par_iter().filter(|g| g.len() == 1).count() as u64;
 
         let mut gold = vec![NO_LABEL; items.len()];
         for (item, label) in self.gold {
@@ -1291,6 +1405,56 @@ mod tests {
             "p-2026q4-batch3-item000123",
             "p-2026q4-batch3-item000123"
         ));
+    }
+
+    #[test]
+    fn canonical_order_matches_canonical_cmp() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let pieces = [
+            "",
+            "a",
+            "b",
+            "\u{0}",
+            "ä",
+            "p-2026q4-batch",
+            "item0000000000000000",
+            "1",
+        ];
+        for prefix in ["", "p-2026q4-batch", "same-prefix-longer-than-sixteen-"] {
+            let mut names: Vec<String> = (0..400)
+                .map(|_| match rng.random_range(0..6) {
+                    0 => format!("{}", rng.random_range(-20..20) as f64 / 4.0),
+                    1 => format!("{:03}", rng.random_range(0..30)),
+                    _ => (0..rng.random_range(0..5))
+                        .map(|_| pieces[rng.random_range(0..pieces.len())])
+                        .fold(prefix.to_string(), |s, p| s + p),
+                })
+                .collect();
+            names.extend(["-0", "0", "0.0", "1e3", prefix].map(String::from));
+            names.sort();
+            names.dedup();
+            // Shuffled, in id order, and already in canonical order.
+            for shuffle in [true, false] {
+                if shuffle {
+                    for i in (1..names.len()).rev() {
+                        names.swap(i, rng.random_range(0..=i));
+                    }
+                }
+                let mut want = names.clone();
+                want.sort_by(|a, b| canonical_cmp(a, b));
+                let mut interner = Interner::default();
+                for n in &names {
+                    interner.intern(n);
+                }
+                let (got, remap) = interner.canonical(None).unwrap();
+                assert_eq!(got, want, "prefix {prefix:?}");
+                for (old, n) in names.iter().enumerate() {
+                    assert_eq!(&want[remap[old] as usize], n);
+                }
+                names = want;
+            }
+        }
     }
 
     #[test]
