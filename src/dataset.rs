@@ -718,17 +718,74 @@ fn keep_last_per_annotator(group: &mut [PendingAnnotation]) -> usize {
     len
 }
 
-/// One column of the kept annotations, item by item.
-fn gather<T: Send>(
-    groups: &[&[PendingAnnotation]],
-    len: usize,
-    field: impl Fn(&PendingAnnotation) -> T,
-) -> Vec<T> {
-    let mut column = Vec::with_capacity(len);
-    for group in groups {
-        column.extend(group.iter().map(&field));
+/// The annotation columns of a [`Dataset`].
+struct Columns {
+    annotator: Vec<u32>,
+    label: Vec<u32>,
+    duration_s: Option<Vec<f32>>,
+    submitted_at_ms: Option<Vec<i64>>,
+}
+
+/// The columns of the kept annotations (`kept[item]`, at `item_offsets[item]`), item by
+/// item. They are filled in parallel parts of whole items, each column in turn while the
+/// part's annotations are in cache; the columns are fresh memory, so the page faulting is
+/// parallel too.
+fn gather(
+    kept: &[&[PendingAnnotation]],
+    item_offsets: &[usize],
+    duration: bool,
+    submitted: bool,
+) -> Columns {
+    const PART_ITEMS: usize = 1 << 13;
+    let part_lens: Vec<usize> = (0..kept.len())
+        .step_by(PART_ITEMS)
+        .map(|start| item_offsets[(start + PART_ITEMS).min(kept.len())] - item_offsets[start])
+        .collect();
+    let n = item_offsets[kept.len()];
+    let mut annotator = vec![0u32; n];
+    let mut label = vec![0u32; n];
+    let mut duration_s = vec![0f32; if duration { n } else { 0 }];
+    let mut submitted_at_ms = vec![0i64; if submitted { n } else { 0 }];
+    kept.par_chunks(PART_ITEMS)
+        .zip(split_parts(&mut annotator, &part_lens))
+        .zip(split_parts(&mut label, &part_lens))
+        .zip(split_parts(&mut duration_s, &part_lens))
+        .zip(split_parts(&mut submitted_at_ms, &part_lens))
+        .for_each(|((((groups, a), l), d), s)| {
+            let annotations = || groups.iter().flat_map(|g| g.iter());
+            for (slot, p) in a.iter_mut().zip(annotations()) {
+                *slot = p.annotator;
+            }
+            for (slot, p) in l.iter_mut().zip(annotations()) {
+                *slot = p.label;
+            }
+            // An absent column has empty parts: nothing is read for it.
+            for (slot, p) in d.iter_mut().zip(annotations()) {
+                *slot = p.duration_s;
+            }
+            for (slot, p) in s.iter_mut().zip(annotations()) {
+                *slot = p.submitted_at_ms;
+            }
+        });
+    Columns {
+        annotator,
+        label,
+        duration_s: duration.then_some(duration_s),
+        submitted_at_ms: submitted.then_some(submitted_at_ms),
     }
-    column
+}
+
+/// `column` cut into consecutive parts of `lens` (shorter, or empty, where it runs out).
+fn split_parts<'a, T>(column: &'a mut [T], lens: &[usize]) -> Vec<&'a mut [T]> {
+    let mut rest = column;
+    lens.iter()
+        .map(|&len| {
+            let len = len.min(rest.len());
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            part
+        })
+        .collect()
 }
 
 /// Numbers before strings, numbers by value, strings by bytes: a total, locale-free order.
@@ -1100,28 +1157,12 @@ impl DatasetBuilder {
             .collect::<Option<Vec<f64>>>()
             .filter(|v| !v.is_empty());
 
-        // The columns are fresh memory: the four are filled in parallel, so is the page
-        // faulting.
-        let ((annotator, label), (duration_s, submitted_at_ms)) = rayon::join(
-            || {
-                rayon::join(
-                    || gather(&kept, n_kept, |p| p.annotator),
-                    || gather(&kept, n_kept, |p| p.label),
-                )
-            },
-            || {
-                rayon::join(
-                    || {
-                        self.has_duration
-                            .then(|| gather(&kept, n_kept, |p| p.duration_s))
-                    },
-                    || {
-                        self.has_submitted
-                            .then(|| gather(&kept, n_kept, |p| p.submitted_at_ms))
-                    },
-                )
-            },
-        );
+        let Columns {
+            annotator,
+            label,
+            duration_s,
+            submitted_at_ms,
+        } = gather(&kept, &item_offsets, self.has_duration, self.has_submitted);
         Ok(Dataset {
             items,
             annotators,
