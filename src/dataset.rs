@@ -1077,10 +1077,6 @@ impl DatasetBuilder {
             move || -> Result<_, BuildError> {
                 let (annotators, annotator_map) = annotators_in.canonical(None)?;
                 let (labels, label_map) = labels_in.canonical(label_order)?;
-                pending.par_iter_mut().for_each(|p| {
-                    p.annotator = annotator_map[p.annotator as usize];
-                    p.label = label_map[p.label as usize];
-                });
                 // Exports are mostly grouped by item (each item's rows together, the items
                 // in any order): each group is then resolved where it is, and the columns
                 // are filled group by group in item order. Otherwise a stable counting sort
@@ -1094,6 +1090,12 @@ impl DatasetBuilder {
                     .into_par_iter()
                     .flat_map_iter(|part| {
                         part.chunk_by_mut(|a, b| a.item == b.item).map(|group| {
+                            // Canonical ids here, while the group is in cache, rather than
+                            // in a pass of their own over all annotations.
+                            for p in group.iter_mut() {
+                                p.annotator = annotator_map[p.annotator as usize];
+                                p.label = label_map[p.label as usize];
+                            }
                             // Stable: rows that tie keep their input order, so input order
                             // is the last key.
                             group.sort_by_key(|a| (a.annotator, a.submitted_at_ms));
