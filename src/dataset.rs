@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -369,6 +370,12 @@ impl Interner {
         id
     }
 
+    /// The id of `name`, if it has one; only for an interner without unindexed names.
+    fn get(&self, name: &str) -> Option<u32> {
+        debug_assert!(self.unindexed.is_none());
+        self.find(name_hash(name), name)
+    }
+
     /// The id of `name`, whose hash is `hash`, if it has one.
     fn find(&self, hash: u32, name: &str) -> Option<u32> {
         self.ids
@@ -493,58 +500,119 @@ impl Interner {
         self,
         order: Option<&[String]>,
     ) -> Result<(Vec<String>, Vec<u32>), BuildError> {
-        let mut idx: Vec<u32> = (0..self.names.len() as u32).collect();
-        match order {
+        let names = self.names;
+        let idx: Vec<u32> = match order {
             Some(order) => {
                 let rank: HashMap<&str, usize> = order
                     .iter()
                     .enumerate()
                     .map(|(i, s)| (s.as_str(), i))
                     .collect();
-                for name in &self.names {
+                for name in &names {
                     if !rank.contains_key(&**name) {
                         return Err(BuildError::LabelNotInOrder {
                             label: name.to_string(),
                         });
                     }
                 }
-                idx.sort_by_key(|&i| rank[&*self.names[i as usize]]);
+                let mut idx: Vec<u32> = (0..names.len() as u32).collect();
+                idx.sort_by_key(|&i| rank[&*names[i as usize]]);
+                idx
             }
-            None => {
-                // canonical_cmp with each name's number parsed once, not once per comparison.
-                let numbers: Vec<Option<f64>> =
-                    self.names.par_iter().map(|n| parse_number(n)).collect();
-                let cmp = |a: u32, b: u32| {
-                    let (na, nb) = (&self.names[a as usize], &self.names[b as usize]);
-                    match (numbers[a as usize], numbers[b as usize]) {
-                        (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| na.cmp(nb)),
-                        (Some(_), None) => Ordering::Less,
-                        (None, Some(_)) => Ordering::Greater,
-                        (None, None) => na.cmp(nb),
-                    }
-                };
-                // Names often come in their canonical order already (exports sorted by
-                // item): one parallel pass says so, and the sort is skipped.
-                let sorted = idx
-                    .par_windows(2)
-                    .all(|w| cmp(w[0], w[1]) == Ordering::Less);
-                // A total order on distinct names, so an unstable parallel sort is exact.
-                if !sorted {
-                    idx.par_sort_unstable_by(|&a, &b| cmp(a, b));
+            None => canonical_order(&names),
+        };
+        // Names often come in their canonical order already: nothing moves then.
+        if idx
+            .par_iter()
+            .enumerate()
+            .all(|(new, &old)| new == old as usize)
+        {
+            return Ok((names.into_par_iter().map(String::from).collect(), idx));
+        }
+        // Two independent sequential passes (random writes, random reads): side by side.
+        let (remap, sorted) = rayon::join(
+            || {
+                let mut remap = vec![0u32; idx.len()];
+                for (new, &old) in idx.iter().enumerate() {
+                    remap[old as usize] = new as u32;
                 }
-            }
-        }
-        let mut remap = vec![0u32; idx.len()];
-        for (new, &old) in idx.iter().enumerate() {
-            remap[old as usize] = new as u32;
-        }
-        let mut names: Vec<Option<Box<str>>> = self.names.into_iter().map(Some).collect();
-        let sorted = idx
-            .iter()
-            .map(|&old| names[old as usize].take().unwrap_or_default().into_string())
-            .collect();
+                remap
+            },
+            || {
+                // An empty `Box<str>` does not allocate: taking leaves a cheap placeholder.
+                let mut names = names;
+                idx.iter()
+                    .map(|&old| std::mem::take(&mut names[old as usize]).into_string())
+                    .collect()
+            },
+        );
         Ok((sorted, remap))
     }
+}
+
+/// The ids of `names` in canonical order (as [`canonical_cmp`]).
+fn canonical_order(names: &[Box<str>]) -> Vec<u32> {
+    let numbers: Vec<Option<f64>> = names.par_iter().map(|n| parse_number(n)).collect();
+    // Strings compare by bytes. Ids of one dataset often share a long prefix
+    // (`p-2026q4-batch3-item000017`): the 16 bytes after the prefix that every string
+    // shares, as one big-endian integer, order most pairs without reading the names.
+    let first = numbers.iter().position(Option::is_none);
+    let shared = first.map_or(0, |first| {
+        let first = names[first].as_bytes();
+        names
+            .par_iter()
+            .zip(&numbers)
+            .filter(|(_, x)| x.is_none())
+            .map(|(n, _)| {
+                let n = n.as_bytes();
+                first.iter().zip(n).take_while(|(a, b)| a == b).count()
+            })
+            .min()
+            .unwrap_or(0)
+    });
+    // (is a string, high and low key words, id): numbers first, by value (`total_cmp` as
+    // an unsigned integer); keys that tie are decided by the names' bytes (for numbers of
+    // equal value too, as in `canonical_cmp`).
+    let keys: Vec<(bool, u64, u64, u32)> = names
+        .par_iter()
+        .zip(&numbers)
+        .enumerate()
+        .map(|(id, (name, number))| match number {
+            Some(x) => {
+                let bits = x.to_bits() as i64;
+                let total = bits ^ ((((bits >> 63) as u64) >> 1) as i64);
+                (false, (total as u64) ^ (1 << 63), 0, id as u32)
+            }
+            None => {
+                let mut head = [0u8; 16];
+                let rest = &name.as_bytes()[shared..];
+                let n = rest.len().min(16);
+                head[..n].copy_from_slice(&rest[..n]);
+                let key = u128::from_be_bytes(head);
+                (true, (key >> 64) as u64, key as u64, id as u32)
+            }
+        })
+        .collect();
+    let cmp = |a: &(bool, u64, u64, u32), b: &(bool, u64, u64, u32)| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| names[a.3 as usize].cmp(&names[b.3 as usize]))
+    };
+    let mut keys = keys;
+    // Names often come in their canonical order already (exports sorted by item), or in a
+    // few sorted runs (batches, files): one parallel pass counts the places where the order
+    // breaks. None: no sort. Few: a merge sort, which takes the runs as they are. Else the
+    // faster quicksort. A total order on distinct names, so every sort gives the same order.
+    let breaks = keys
+        .par_windows(2)
+        .filter(|w| cmp(&w[0], &w[1]) != Ordering::Less)
+        .count();
+    if breaks > keys.len() / 64 {
+        keys.par_sort_unstable_by(cmp);
+    } else if breaks > 0 {
+        keys.par_sort_by(cmp);
+    }
+    keys.into_par_iter().map(|k| k.3).collect()
 }
 
 /// A frozen [`Interner::snapshot`], looked up by many readers at once. Each table entry
@@ -589,10 +657,37 @@ impl KnownNames {
 
 /// Whether every item's annotations are next to each other in `pending`.
 fn grouped_by_item(pending: &[PendingAnnotation], n_items: usize) -> bool {
-    let mut seen = vec![false; n_items];
-    pending
-        .chunk_by(|a, b| a.item == b.item)
-        .all(|group| !std::mem::replace(&mut seen[group[0].item as usize], true))
+    // Item ids are given in first-seen order, so grouped rows mostly have increasing ids.
+    if pending.par_windows(2).all(|w| w[0].item <= w[1].item) {
+        return true;
+    }
+    // Each run of an item claims it; a second claim means its rows are apart.
+    let seen: Vec<AtomicBool> = (0..n_items)
+        .into_par_iter()
+        .map(|_| AtomicBool::new(false))
+        .collect();
+    !(0..pending.len()).into_par_iter().any(|i| {
+        let item = pending[i].item;
+        (i == 0 || pending[i - 1].item != item) && seen[item as usize].swap(true, Relaxed)
+    })
+}
+
+/// `pending` (grouped by item) cut into parts of about 64k annotations, each holding whole
+/// item runs, for resolving the groups in parallel.
+fn split_between_items(pending: &mut [PendingAnnotation]) -> Vec<&mut [PendingAnnotation]> {
+    const PART: usize = 1 << 16;
+    let mut parts = Vec::with_capacity(pending.len() / PART + 1);
+    let mut rest = pending;
+    while !rest.is_empty() {
+        let mut cut = PART.min(rest.len());
+        while cut < rest.len() && rest[cut].item == rest[cut - 1].item {
+            cut += 1;
+        }
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(cut);
+        parts.push(part);
+        rest = tail;
+    }
+    parts
 }
 
 /// `pending` stably sorted by item.
@@ -636,17 +731,74 @@ fn keep_last_per_annotator(group: &mut [PendingAnnotation]) -> usize {
     len
 }
 
-/// One column of the kept annotations, item by item.
-fn gather<T: Send>(
-    groups: &[&[PendingAnnotation]],
-    len: usize,
-    field: impl Fn(&PendingAnnotation) -> T,
-) -> Vec<T> {
-    let mut column = Vec::with_capacity(len);
-    for group in groups {
-        column.extend(group.iter().map(&field));
+/// The annotation columns of a [`Dataset`].
+struct Columns {
+    annotator: Vec<u32>,
+    label: Vec<u32>,
+    duration_s: Option<Vec<f32>>,
+    submitted_at_ms: Option<Vec<i64>>,
+}
+
+/// The columns of the kept annotations (`kept[item]`, at `item_offsets[item]`), item by
+/// item. They are filled in parallel parts of whole items, each column in turn while the
+/// part's annotations are in cache; the columns are fresh memory, so the page faulting is
+/// parallel too.
+fn gather(
+    kept: &[&[PendingAnnotation]],
+    item_offsets: &[usize],
+    duration: bool,
+    submitted: bool,
+) -> Columns {
+    const PART_ITEMS: usize = 1 << 13;
+    let part_lens: Vec<usize> = (0..kept.len())
+        .step_by(PART_ITEMS)
+        .map(|start| item_offsets[(start + PART_ITEMS).min(kept.len())] - item_offsets[start])
+        .collect();
+    let n = item_offsets[kept.len()];
+    let mut annotator = vec![0u32; n];
+    let mut label = vec![0u32; n];
+    let mut duration_s = vec![0f32; if duration { n } else { 0 }];
+    let mut submitted_at_ms = vec![0i64; if submitted { n } else { 0 }];
+    kept.par_chunks(PART_ITEMS)
+        .zip(split_parts(&mut annotator, &part_lens))
+        .zip(split_parts(&mut label, &part_lens))
+        .zip(split_parts(&mut duration_s, &part_lens))
+        .zip(split_parts(&mut submitted_at_ms, &part_lens))
+        .for_each(|((((groups, a), l), d), s)| {
+            let annotations = || groups.iter().flat_map(|g| g.iter());
+            for (slot, p) in a.iter_mut().zip(annotations()) {
+                *slot = p.annotator;
+            }
+            for (slot, p) in l.iter_mut().zip(annotations()) {
+                *slot = p.label;
+            }
+            // An absent column has empty parts: nothing is read for it.
+            for (slot, p) in d.iter_mut().zip(annotations()) {
+                *slot = p.duration_s;
+            }
+            for (slot, p) in s.iter_mut().zip(annotations()) {
+                *slot = p.submitted_at_ms;
+            }
+        });
+    Columns {
+        annotator,
+        label,
+        duration_s: duration.then_some(duration_s),
+        submitted_at_ms: submitted.then_some(submitted_at_ms),
     }
-    column
+}
+
+/// `column` cut into consecutive parts of `lens` (shorter, or empty, where it runs out).
+fn split_parts<'a, T>(column: &'a mut [T], lens: &[usize]) -> Vec<&'a mut [T]> {
+    let mut rest = column;
+    lens.iter()
+        .map(|&len| {
+            let len = len.min(rest.len());
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            part
+        })
+        .collect()
 }
 
 /// Numbers before strings, numbers by value, strings by bytes: a total, locale-free order.
@@ -900,6 +1052,24 @@ impl DatasetBuilder {
         self.gold.insert(item, label);
     }
 
+    /// [`DatasetBuilder::set_gold`] for each `(item, label)` in order. Known items (most
+    /// of them: a gold file names items of the annotations) are looked up in parallel;
+    /// each lookup is a few cache misses in a table of every item.
+    pub fn set_gold_all<S: AsRef<str> + Sync>(&mut self, records: &[(S, S)]) {
+        let items = self.items_indexed();
+        let found: Vec<Option<u32>> = records
+            .par_iter()
+            .map(|(item, _)| items.get(item.as_ref()))
+            .collect();
+        self.gold.reserve(records.len());
+        for ((item, label), found) in records.iter().zip(found) {
+            // A new item may come twice: the first time interns it.
+            let item = found.unwrap_or_else(|| self.items.intern(item.as_ref()));
+            let label = self.labels.intern(label.as_ref());
+            self.gold.insert(item, label);
+        }
+    }
+
     /// Canonicalise ids, resolve duplicates (later submission wins, by `submitted_at` when
     /// both have it, else by input order) and sort annotations by item.
     pub fn build(mut self, label_order: Option<&[String]>) -> Result<Dataset, BuildError> {
@@ -908,46 +1078,77 @@ impl DatasetBuilder {
         if let Some(conflict) = self.gold_conflict {
             return Err(conflict);
         }
-        let (items, item_map) = self.items.canonical(None)?;
-        let (annotators, annotator_map) = self.annotators.canonical(None)?;
-        let (labels, label_map) = self.labels.canonical(label_order)?;
-
+        // Item ids are only needed to place each item's annotations at the end: the item
+        // names (the most by far) are sorted while the annotations are grouped by their
+        // first-seen item ids and resolved.
+        let n_items = self.items.len();
+        let (annotators_in, labels_in) = (self.annotators, self.labels);
         let mut pending = self.pending;
-        pending.par_iter_mut().for_each(|p| {
-            p.item = item_map[p.item as usize];
-            p.annotator = annotator_map[p.annotator as usize];
-            p.label = label_map[p.label as usize];
+        let pending = &mut pending;
+        let (items, resolved) = rayon::join(
+            || self.items.canonical(None),
+            move || -> Result<_, BuildError> {
+                let (annotators, annotator_map) = annotators_in.canonical(None)?;
+                let (labels, label_map) = labels_in.canonical(label_order)?;
+                // Exports are mostly grouped by item (each item's rows together, the items
+                // in any order): each group is then resolved where it is, and the columns
+                // are filled group by group in item order. Otherwise a stable counting sort
+                // by item groups them first (into a fresh, page-faulting copy), keeping
+                // input order within an item.
+                if !grouped_by_item(pending, n_items) {
+                    *pending = counting_sort_by_item(std::mem::take(pending), n_items);
+                }
+                let n_pending = pending.len();
+                let groups: Vec<&[PendingAnnotation]> = split_between_items(pending)
+                    .into_par_iter()
+                    .flat_map_iter(|part| {
+                        part.chunk_by_mut(|a, b| a.item == b.item).map(|group| {
+                            // Canonical ids here, while the group is in cache, rather than
+                            // in a pass of their own over all annotations.
+                            for p in group.iter_mut() {
+                                p.annotator = annotator_map[p.annotator as usize];
+                                p.label = label_map[p.label as usize];
+                            }
+                            // Stable: rows that tie keep their input order, so input order
+                            // is the last key.
+                            group.sort_by_key(|a| (a.annotator, a.submitted_at_ms));
+                            let kept = keep_last_per_annotator(group);
+                            &group[..kept]
+                        })
+                    })
+                    .collect();
+                Ok((annotators, labels, label_map, groups, n_pending))
+            },
+        );
+        let (items, item_map) = items?;
+        let (annotators, labels, label_map, groups, n_pending) = resolved?;
+        // Each item's kept annotations, in item order (an item may have none). Every item
+        // has at most one group, so the groups can say where they go in parallel.
+        let group_of: Vec<AtomicU32> = (0..n_items)
+            .into_par_iter()
+            .map(|_| AtomicU32::new(u32::MAX))
+            .collect();
+        groups.par_iter().enumerate().for_each(|(g, group)| {
+            group_of[item_map[group[0].item as usize] as usize].store(g as u32, Relaxed);
         });
-        // Exports are mostly grouped by item (each item's rows together, the items in any
-        // order): each group is then resolved where it is, and the columns are filled group
-        // by group in item order. Otherwise a stable counting sort by item groups them first
-        // (into a fresh, page-faulting copy), keeping input order within an item.
-        if !grouped_by_item(&pending, items.len()) {
-            pending = counting_sort_by_item(pending, items.len());
-        }
-        let n_pending = pending.len();
-        let mut groups: Vec<&mut [PendingAnnotation]> =
-            pending.chunk_by_mut(|a, b| a.item == b.item).collect();
-        groups.par_iter_mut().for_each(|group| {
-            // Stable: rows that tie keep their input order, so input order is the last key.
-            group.sort_by_key(|a| (a.annotator, a.submitted_at_ms));
-            let kept = keep_last_per_annotator(group);
-            *group = &mut std::mem::take(group)[..kept];
-        });
-        // Each item's kept annotations, in item order (an item may have none).
-        let mut kept: Vec<&[PendingAnnotation]> = vec![&[]; items.len()];
-        for group in groups {
-            kept[group[0].item as usize] = group;
-        }
+        let kept: Vec<&[PendingAnnotation]> = group_of
+            .into_par_iter()
+            .map(|g| {
+                groups
+                    .get(g.into_inner() as usize)
+                    .copied()
+                    .unwrap_or_default()
+            })
+            .collect();
         let item_offsets: Vec<usize> = std::iter::once(0)
             .chain(kept.iter().scan(0, |end, group| {
                 *end += group.len();
                 Some(*end)
             }))
             .collect();
-        let n_kept = item_offsets[items.len()];
+        let n_kept = item_offsets[n_items];
         let duplicate = (n_pending - n_kept) as u64;
-        let single_annotation_items = kept.iter().filter(|g| g.len() == 1).count() as u64;
+        let single_annotation_items = kept.par_iter().filter(|g| g.len() == 1).count() as u64;
 
         let mut gold = vec![NO_LABEL; items.len()];
         for (item, label) in self.gold {
@@ -971,28 +1172,12 @@ impl DatasetBuilder {
             .collect::<Option<Vec<f64>>>()
             .filter(|v| !v.is_empty());
 
-        // The columns are fresh memory: the four are filled in parallel, so is the page
-        // faulting.
-        let ((annotator, label), (duration_s, submitted_at_ms)) = rayon::join(
-            || {
-                rayon::join(
-                    || gather(&kept, n_kept, |p| p.annotator),
-                    || gather(&kept, n_kept, |p| p.label),
-                )
-            },
-            || {
-                rayon::join(
-                    || {
-                        self.has_duration
-                            .then(|| gather(&kept, n_kept, |p| p.duration_s))
-                    },
-                    || {
-                        self.has_submitted
-                            .then(|| gather(&kept, n_kept, |p| p.submitted_at_ms))
-                    },
-                )
-            },
-        );
+        let Columns {
+            annotator,
+            label,
+            duration_s,
+            submitted_at_ms,
+        } = gather(&kept, &item_offsets, self.has_duration, self.has_submitted);
         Ok(Dataset {
             items,
             annotators,
@@ -1316,6 +1501,60 @@ mod tests {
                 assert!(!same_text(&b, &a), "{b} {a}");
             }
             assert!(!same_text(&a, &format!("{a}a")));
+        }
+    }
+
+    #[test]
+    fn canonical_order_matches_canonical_cmp() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let pieces = [
+            "",
+            "a",
+            "b",
+            "\u{0}",
+            "ä",
+            "p-2026q4-batch",
+            "item0000000000000000",
+            "1",
+        ];
+        for prefix in ["", "p-2026q4-batch", "same-prefix-longer-than-sixteen-"] {
+            let mut names: Vec<String> = (0..400)
+                .map(|_| match rng.random_range(0..6) {
+                    0 => format!("{}", rng.random_range(-20..20) as f64 / 4.0),
+                    1 => format!("{:03}", rng.random_range(0..30)),
+                    _ => (0..rng.random_range(0..5))
+                        .map(|_| pieces[rng.random_range(0..pieces.len())])
+                        .fold(prefix.to_string(), |s, p| s + p),
+                })
+                .collect();
+            names.extend(["-0", "0", "0.0", "1e3", prefix].map(String::from));
+            names.sort();
+            names.dedup();
+            // Shuffled, already in canonical order, and in two sorted runs (the quicksort,
+            // no sort, the merge sort).
+            for order in ["shuffled", "sorted", "runs"] {
+                if order == "shuffled" {
+                    for i in (1..names.len()).rev() {
+                        names.swap(i, rng.random_range(0..=i));
+                    }
+                } else if order == "runs" {
+                    let third = names.len() / 3;
+                    names.rotate_left(third);
+                }
+                let mut want = names.clone();
+                want.sort_by(|a, b| canonical_cmp(a, b));
+                let mut interner = Interner::default();
+                for n in &names {
+                    interner.intern(n);
+                }
+                let (got, remap) = interner.canonical(None).unwrap();
+                assert_eq!(got, want, "prefix {prefix:?}, {order}");
+                for (old, n) in names.iter().enumerate() {
+                    assert_eq!(&want[remap[old] as usize], n);
+                }
+                names = want;
+            }
         }
     }
 

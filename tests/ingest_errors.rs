@@ -247,3 +247,23 @@ fn crlf_files_report_physical_lines() {
         "error: ragged_row_crlf.csv:3: expected 3 fields (item,annotator,label), found 2"
     );
 }
+
+#[test]
+fn annotation_error_wins_over_gold_file_error() {
+    // The gold file is read beside the annotations, but reported as if read after them.
+    let bad_gold = fixture("malformed/ragged_row.csv");
+    assert_eq!(
+        error_of("invalid_utf8.csv", &["--gold", &bad_gold]),
+        "error: invalid_utf8.csv:3: field 3: expected UTF-8 text, found invalid byte 0xff"
+    );
+    assert_eq!(
+        error_of("invalid_utf8.csv", &["--gold", "/nonexistent/gold.csv"]),
+        "error: invalid_utf8.csv:3: field 3: expected UTF-8 text, found invalid byte 0xff"
+    );
+    let good = fixture("small/annotations.csv");
+    let run = labelaudit(&["agreement", &good, "--gold", &bad_gold]).expect_code(1);
+    assert_eq!(
+        run.stderr.trim_end().replace(&fixture("malformed/"), ""),
+        "error: ragged_row.csv:3: expected 3 fields (item,annotator,label), found 2"
+    );
+}

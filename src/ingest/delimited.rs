@@ -443,8 +443,35 @@ fn label_set(path: &Path, line: u64, cell: &str) -> Result<Option<Vec<String>>> 
     super::jsonl::label_list(path, line, "label", &list).map(Some)
 }
 
-/// Read a gold file (`item,label`, or `item,gold_label`) into the builder.
-pub(crate) fn read_gold(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) -> Result<()> {
+/// The (item, label) records of a gold file, as written, in file order: parsed apart from
+/// the sink, so that a gold file can be read while the annotations are.
+#[derive(Debug, Default)]
+pub(crate) struct GoldRecords {
+    /// Every item and label, one after another.
+    text: String,
+    /// Where each record's item ends and its label ends in `text`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl GoldRecords {
+    fn push(&mut self, item: &str, label: &str) {
+        self.text.push_str(item);
+        let item_end = self.text.len();
+        self.text.push_str(label);
+        self.ends.push((item_end, self.text.len()));
+    }
+
+    /// Give every record to the sink, in file order.
+    pub(crate) fn apply(&self, sink: &mut RecordSink<'_>) {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, end)| end));
+        sink.set_gold_from_file(starts.zip(&self.ends).map(|(start, &(item_end, end))| {
+            (&self.text[start..item_end], &self.text[item_end..end])
+        }));
+    }
+}
+
+/// Read a gold file (`item,label`, or `item,gold_label`); see [`GoldRecords::apply`].
+pub(crate) fn read_gold(path: &Path, bytes: &[u8]) -> Result<GoldRecords> {
     let mut rdr = reader(bytes, Format::Csv);
     let header = read_header(path, &mut rdr)?;
     let find = |names: &[&str]| {
@@ -467,6 +494,7 @@ pub(crate) fn read_gold(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) ->
     };
     let mut record = csv::ByteRecord::new();
     let mut lines = Lines::new(bytes);
+    let mut records = GoldRecords::default();
     loop {
         match rdr.read_byte_record(&mut record) {
             Ok(true) => {}
@@ -483,9 +511,9 @@ pub(crate) fn read_gold(path: &Path, bytes: &[u8], sink: &mut RecordSink<'_>) ->
                 "expected an item id, found an empty field",
             ));
         }
-        sink.set_gold_from_file(item, label);
+        records.push(item, label);
     }
-    Ok(())
+    Ok(records)
 }
 
 #[cfg(test)]

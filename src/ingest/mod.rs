@@ -204,11 +204,33 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         ));
     }
     let mut sink = RecordSink::new(opts);
-    let mut files = Vec::with_capacity(paths.len());
+    // The gold file is read and parsed beside the annotation files, and applied after them
+    // as before; an error in the annotation files is still the one reported.
+    let (files, gold) = rayon::join(
+        || read_annotation_files(paths, opts, &mut sink),
+        || opts.gold_file.as_deref().map(read_gold_file),
+    );
+    let mut files = files?;
+    if let Some(gold) = gold {
+        let (records, file) = gold?;
+        stage("ingest/gold", || records.apply(&mut sink));
+        files.push(file);
+    }
+    let last = paths.last().map(|p| p.as_path()).unwrap_or(Path::new("-"));
+    finish(sink, files, last, opts)
+}
+
+/// Read the annotation files into the sink, in order.
+fn read_annotation_files(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    sink: &mut RecordSink<'_>,
+) -> Result<Vec<InputFile>> {
+    let mut files = Vec::with_capacity(paths.len() + 1);
     for path in paths {
         // A Ground Truth job is a folder of response files, not one file.
         if path.is_dir() {
-            let (rows, sha256) = sagemaker::read_dir(path, opts, &mut sink)?;
+            let (rows, sha256) = sagemaker::read_dir(path, opts, sink)?;
             files.push(InputFile {
                 path: path.display().to_string(),
                 sha256,
@@ -221,13 +243,12 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         // Large canonical files are streamed: read, hashed and parsed in parallel pieces.
         // Anything else, and anything unusual in them (gold rows, an invalid record), is
         // read whole and then sequentially, which locates it.
-        let (format, sha256, rows) = match stage("ingest/stream", || {
-            parallel::stream_file(path, opts, &mut sink)
-        }) {
-            Streaming::Done(s) => (s.format, s.sha256, s.rows),
-            Streaming::NotStreamable => read_whole(path, true, opts, &mut sink)?,
-            Streaming::NeedsSequential => read_whole(path, false, opts, &mut sink)?,
-        };
+        let (format, sha256, rows) =
+            match stage("ingest/stream", || parallel::stream_file(path, opts, sink)) {
+                Streaming::Done(s) => (s.format, s.sha256, s.rows),
+                Streaming::NotStreamable => read_whole(path, true, opts, sink)?,
+                Streaming::NeedsSequential => read_whole(path, false, opts, sink)?,
+            };
         if sink.accepted == accepted_before {
             if let Some(first) = sink.invalid.get(invalid_before) {
                 return Err(nothing_valid(first, sink.invalid.len() - invalid_before));
@@ -240,18 +261,20 @@ pub fn load(paths: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
             rows,
         });
     }
-    if let Some(gold_path) = &opts.gold_file {
-        let bytes = read_input(gold_path)?;
-        delimited::read_gold(gold_path, &bytes, &mut sink)?;
-        files.push(InputFile {
-            path: gold_path.display().to_string(),
-            sha256: sha256_hex(&bytes),
-            format: Format::Csv,
-            rows: bytes.iter().filter(|&&b| b == b'\n').count() as u64,
-        });
-    }
-    let last = paths.last().map(|p| p.as_path()).unwrap_or(Path::new("-"));
-    finish(sink, files, last, opts)
+    Ok(files)
+}
+
+/// Read and parse a gold file (not yet applied to any sink), and describe it.
+fn read_gold_file(path: &Path) -> Result<(delimited::GoldRecords, InputFile)> {
+    let bytes = read_input(path)?;
+    let records = delimited::read_gold(path, &bytes)?;
+    let file = InputFile {
+        path: path.display().to_string(),
+        sha256: sha256_hex(&bytes),
+        format: Format::Csv,
+        rows: bytes.iter().filter(|&&b| b == b'\n').count() as u64,
+    };
+    Ok((records, file))
 }
 
 /// Read the file at `path` (or standard input) into memory and then into the sink, in

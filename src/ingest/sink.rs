@@ -138,13 +138,14 @@ impl<'o> RecordSink<'o> {
         Ok(())
     }
 
-    /// A gold label from a separate gold file: the file is the authority, so it replaces.
-    pub fn set_gold_from_file(&mut self, item: &str, label: &str) {
-        let item = self.hygiene.clean(item);
-        let label = self.hygiene.clean(label);
-        if !item.is_empty() && !label.is_empty() {
-            self.builder.set_gold(&item, &label);
-        }
+    /// Gold labels from a separate gold file, `(item, label)` in file order: the file is
+    /// the authority, so they replace.
+    pub fn set_gold_from_file<'r>(&mut self, records: impl Iterator<Item = (&'r str, &'r str)>) {
+        let cleaned: Vec<_> = records
+            .map(|(item, label)| (self.hygiene.clean(item), self.hygiene.clean(label)))
+            .filter(|(item, label)| !item.is_empty() && !label.is_empty())
+            .collect();
+        self.builder.set_gold_all(&cleaned);
     }
 
     fn check_gold(&mut self, path: &Path, line: u64, item: &str, label: &str) -> Result<()> {
