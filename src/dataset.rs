@@ -1479,6 +1479,14 @@ mod tests {
     }
 
     #[test]
+    fn annotator_index_lists_positions_in_item_order() {
+        let ds = Dataset::from_triples([("1", "a", "x"), ("1", "b", "x"), ("2", "a", "y")]);
+        let idx = ds.by_annotator();
+        assert_eq!(idx.positions(0), &[0, 2]);
+        assert_eq!(idx.positions(1), &[1]);
+    }
+
+    #[test]
     fn canonical_order_matches_canonical_cmp() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
@@ -1530,13 +1538,5 @@ mod tests {
                 names = want;
             }
         }
-    }
-
-    #[test]
-    fn annotator_index_lists_positions_in_item_order() {
-        let ds = Dataset::from_triples([("1", "a", "x"), ("1", "b", "x"), ("2", "a", "y")]);
-        let idx = ds.by_annotator();
-        assert_eq!(idx.positions(0), &[0, 2]);
-        assert_eq!(idx.positions(1), &[1]);
     }
 }
