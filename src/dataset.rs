@@ -288,6 +288,7 @@ impl std::fmt::Debug for Interner {
 
 /// `a == b`, with the lengths and last bytes compared first: names of one kind often share
 /// a prefix (`L0`, `L1`; `item000017`, `item000018`).
+#[inline]
 pub(crate) fn same_text(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() || a.last() != b.last() {
