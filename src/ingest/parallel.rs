@@ -250,13 +250,16 @@ fn read_pieces(
     // Annotators recur throughout a file: later pieces look them up in a snapshot of those
     // appended so far, rather than each interning them anew and appending them again.
     let known: Mutex<Option<Arc<KnownNames>>> = Mutex::new(None);
-    let (piece_tx, piece_rx) = mpsc::channel::<Piece>();
-    let (parsed_tx, parsed_rx) = mpsc::channel::<Parsed<'_>>();
-    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    let panicked: Mutex<Option<Box<dyn std::any::Any + Send>>> = Mutex::new(None);
     // Three stages run at once, with no barrier between them: one thread reads, cuts and
     // hashes pieces in file order; the rayon threads parse them as they come; another
     // thread appends them in file order and hands their buffers back to the reader.
     let (cut, appended) = std::thread::scope(|scope| {
+        // The channels live in this closure: should parsing panic, unwinding drops them,
+        // which ends both threads, so the scope can join them and go on unwinding.
+        let (piece_tx, piece_rx) = mpsc::channel::<Piece>();
+        let (parsed_tx, parsed_rx) = mpsc::channel::<Parsed<'_>>();
+        let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
         let failed = &failed;
         let reader = scope.spawn(move || {
             let done = cutter.run(window, start, digest, &piece_tx, &free_rx, failed);
@@ -273,7 +276,24 @@ fn read_pieces(
             } else {
                 let known = known.lock().ok().and_then(|k| k.clone());
                 let records = &piece.bytes[piece.start..];
-                read_chunk(path, header.as_ref(), records, opts, known.as_ref())
+                // A panic here would leave the other stages waiting for this piece: it is
+                // caught, stops them like a failed piece, and goes on after the scope.
+                let read = || {
+                    #[cfg(test)]
+                    if records.starts_with(tests::PANIC_MARKER) {
+                        panic!("injected by a test");
+                    }
+                    read_chunk(path, header.as_ref(), records, opts, known.as_ref())
+                };
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(
+                    |panic| {
+                        failed.store(true, Ordering::Relaxed);
+                        if let Ok(mut first) = panicked.lock() {
+                            first.get_or_insert(panic);
+                        }
+                        None
+                    },
+                )
             };
             // The appender has stopped only if a piece failed; then nothing is used.
             let _ = parsed_tx.send((piece.index, part, piece.bytes));
@@ -281,6 +301,9 @@ fn read_pieces(
         drop(parsed_tx);
         (joined(reader), joined(appender))
     });
+    if let Some(panic) = panicked.into_inner().ok().flatten() {
+        std::panic::resume_unwind(panic);
+    }
     cut?;
     // The caller's sink is only touched once every piece has been read.
     let (part, rows) = appended?;
@@ -864,6 +887,34 @@ mod tests {
         assert_eq!(outcome(16, Path::new("-"), &mut sink), "not streamable");
         assert_eq!(outcome(16, dir.path(), &mut sink), "not streamable");
         assert!(sink.builder.is_empty());
+    }
+
+    /// A record that makes the parsing of its piece panic (see `read_pieces`).
+    pub(super) const PANIC_MARKER: &[u8] = b"panic-in-test,";
+
+    #[test]
+    fn a_panic_while_parsing_reaches_the_caller() {
+        let mut csv = b"item,annotator,label\n".to_vec();
+        for i in 0..300 {
+            csv.extend(format!("{i},a,x\n").bytes());
+            if i == 150 {
+                csv.extend(PANIC_MARKER);
+                csv.extend(b"a,x\n");
+            }
+        }
+        // Pieces of one record each, so the marked record starts one. On another thread, so
+        // that a pipeline stuck waiting fails the test rather than hangs it.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let opts = IngestOptions::default();
+            let outcome = std::panic::catch_unwind(|| {
+                let mut sink = RecordSink::new(&opts);
+                read_chunked(Path::new("t"), &csv, Format::Csv, &opts, &mut sink, 1)
+            });
+            let _ = done_tx.send(outcome.is_err());
+        });
+        let panicked = done_rx.recv_timeout(std::time::Duration::from_secs(60));
+        assert_eq!(panicked, Ok(true));
     }
 
     #[test]
