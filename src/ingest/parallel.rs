@@ -400,7 +400,7 @@ fn append_in_order<'o>(
         early.insert(index, (part, bytes));
         while let Some((part, bytes)) = early.remove(&next) {
             next += 1;
-            if append_parts(&mut acc, vec![part]).is_none() {
+            if append_part(&mut acc, part).is_none() {
                 failed.store(true, Ordering::Relaxed);
                 return None;
             }
@@ -440,23 +440,22 @@ fn last_record_end(data: &[u8], quoting: bool) -> Option<usize> {
     None
 }
 
-/// Append chunk results in order; `None` when a chunk failed or needs the sequential reader.
-fn append_parts<'o>(
+/// Append a piece's result to `acc`, in file order; `None` when the piece failed or needs
+/// the sequential reader.
+fn append_part<'o>(
     acc: &mut Option<(RecordSink<'o>, u64)>,
-    parts: Vec<Option<(RecordSink<'o>, u64)>>,
+    part: Option<(RecordSink<'o>, u64)>,
 ) -> Option<()> {
-    for part in parts {
-        let (part, rows) = part?;
-        // Gold rows, label sets and spans are merged by the sequential reader only.
-        if part.builder.has_gold() || !part.gold.is_empty() || part.builder.has_payload() {
-            return None;
-        }
-        match acc.as_mut() {
-            None => *acc = Some((part, rows)),
-            Some((into, total)) => {
-                absorb(into, part);
-                *total += rows;
-            }
+    let (part, rows) = part?;
+    // Gold rows, label sets and spans are merged by the sequential reader only.
+    if part.builder.has_gold() || !part.gold.is_empty() || part.builder.has_payload() {
+        return None;
+    }
+    match acc.as_mut() {
+        None => *acc = Some((part, rows)),
+        Some((into, total)) => {
+            absorb(into, part);
+            *total += rows;
         }
     }
     Some(())
