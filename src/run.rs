@@ -7,7 +7,7 @@ use crate::agreement::{self, AgreementOptions};
 use crate::cli::{AgreementOptionsArgs, Cli, Command, ExplainArgs, InputArgs};
 use crate::consensus::Consensus;
 use crate::consensus::{self, ConsensusOptions, Method};
-use crate::dataset::Dataset;
+use crate::dataset::{drop_in_background, Dataset};
 use crate::error::{Error, Result};
 use crate::explain::{self, ExplainRequest};
 use crate::ingest::{self, IngestOptions, Loaded};
@@ -277,13 +277,6 @@ pub fn audit(
     };
     drop_in_background((run.model, run.loo_label, run.loo_share, run.spam));
     report
-}
-
-/// Free `value` on a thread of its own. Freeing a large batch (millions of names, columns
-/// of hundreds of megabytes) takes tenths of a second that the report need not wait for;
-/// a process that exits first simply does not wait for it.
-pub fn drop_in_background<T: Send + 'static>(value: T) {
-    std::thread::spawn(move || drop(value));
 }
 
 /// Print a command's document on stdout (as JSON, or in the command's own text layout)
