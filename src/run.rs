@@ -128,8 +128,6 @@ impl QualityRun {
     /// The consensus as the quality engine sees it.
     pub fn view(&self) -> ConsensusView<'_> {
         ConsensusView {
-            item_label: &self.model.labels,
-            item_confidence: &self.model.confidence,
             loo_label: &self.loo_label,
             loo_share: &self.loo_share,
             annotator_accuracy: Some(&self.model.annotator_accuracy),

@@ -2,7 +2,7 @@
 //! determinism and switching rules off.
 
 use super::*;
-use crate::quality::{leave_one_out_majority, majority};
+use crate::quality::leave_one_out_majority;
 use crate::simulate::{simulate, SimConfig};
 use crate::Dataset;
 
@@ -150,13 +150,10 @@ fn model_signals_are_reported_when_the_view_has_them() {
         ..SimConfig::default()
     });
     let ds = sim.to_dataset();
-    let (label, conf) = majority(&ds);
     let (loo, share) = leave_one_out_majority(&ds);
     let acc: Vec<f64> = (0..ds.n_annotators()).map(|a| a as f64 / 100.0).collect();
     let spam = vec![f64::NAN; ds.n_annotators()];
     let view = ConsensusView {
-        item_label: &label,
-        item_confidence: &conf,
         loo_label: &loo,
         loo_share: &share,
         annotator_accuracy: Some(&acc),

@@ -2,8 +2,9 @@
 //! under one Benjamini–Hochberg false-discovery family, flags with evidence, and a
 //! pay / review / hold decision per annotator under a written [`Policy`].
 //!
-//! Consensus comes from elsewhere through a [`ConsensusView`]; [`majority`] and
-//! [`leave_one_out_majority`] build a plain-vote view for tests and for use without a model.
+//! Consensus comes from elsewhere through a [`ConsensusView`]: the leave-one-out majorities
+//! ([`leave_one_out_majority`]) and the model's per-annotator figures. [`majority`] is the
+//! plain vote per item, for use without a model.
 //! Everything but the model's own per-annotator figures is measured against the
 //! leave-one-out majorities alone ([`assess_votes`]), so it can run while the model is fitted
 //! and take those figures afterwards ([`QualityReport::add_model_signals`]).
@@ -40,10 +41,6 @@ use crate::Dataset;
 /// What the quality engine needs from the consensus engine.
 #[derive(Debug, Clone, Copy)]
 pub struct ConsensusView<'a> {
-    /// Consensus label per item (`NO_LABEL` if none).
-    pub item_label: &'a [u32],
-    /// Posterior / vote share of that label.
-    pub item_confidence: &'a [f64],
     /// Per annotation position: majority label of the OTHER annotators on that item
     /// (`NO_LABEL` if none or tie).
     pub loo_label: &'a [u32],
@@ -121,12 +118,10 @@ impl Signal {
     }
 }
 
-/// [`majority`] and [`leave_one_out_majority`], owned: the plain-vote consensus tests use
-/// when they need a [`ConsensusView`] without a model.
+/// [`leave_one_out_majority`], owned: the plain-vote consensus tests use when they need a
+/// [`ConsensusView`] without a model.
 #[cfg(test)]
 pub(crate) struct PlainVote {
-    label: Vec<u32>,
-    confidence: Vec<f64>,
     loo_label: Vec<u32>,
     loo_share: Vec<f64>,
 }
@@ -134,11 +129,8 @@ pub(crate) struct PlainVote {
 #[cfg(test)]
 impl PlainVote {
     pub fn new(ds: &Dataset) -> Self {
-        let (label, confidence) = majority(ds);
         let (loo_label, loo_share) = leave_one_out_majority(ds);
         PlainVote {
-            label,
-            confidence,
             loo_label,
             loo_share,
         }
@@ -146,8 +138,6 @@ impl PlainVote {
 
     pub fn view(&self) -> ConsensusView<'_> {
         ConsensusView {
-            item_label: &self.label,
-            item_confidence: &self.confidence,
             loo_label: &self.loo_label,
             loo_share: &self.loo_share,
             annotator_accuracy: None,
