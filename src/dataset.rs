@@ -250,7 +250,7 @@ impl std::fmt::Display for BuildError {
 /// Interns strings to dense ids in first-seen order; ids are canonicalised by `build`.
 /// The table holds each name's 32-bit hash and id (each name is stored once, in `names`), so
 /// that growing it never hashes a name again, and `append` moves names with their hashes;
-/// eight bytes per entry keep the table of a chunk's annotators in cache. The
+/// eight bytes per entry keep the table of a piece's annotators in cache. The
 /// last id found is tried first: exports are often grouped by item, so most rows repeat
 /// the last item. While there are only a few names (labels, mostly) they are compared one
 /// by one, which is cheaper than hashing.
@@ -325,7 +325,7 @@ pub(crate) fn same_text(a: &str, b: &str) -> bool {
 const FEW_NAMES: usize = 8;
 
 /// One hasher for every interner (fixed keys), so that a name's hash is the same in each
-/// chunk's interner and in the one they are appended to. Hashes only affect speed.
+/// input piece's interner and in the one they are appended to. Hashes only affect speed.
 static NAME_HASHER: ahash::RandomState = ahash::RandomState::with_seeds(
     0x243f_6a88_85a3_08d3,
     0x1319_8a2e_0370_7344,
@@ -923,7 +923,7 @@ impl DatasetBuilder {
     }
 
     /// Append the rows of `other`, read from input that follows this builder's rows (a
-    /// parallel reader builds one builder per chunk and appends them in file order).
+    /// parallel reader builds one builder per input piece and appends them in file order).
     /// The result is the builder that pushing `other`'s rows here would give: ids are
     /// canonicalised by `build`, and annotations keep their input order. `other` must not
     /// hold gold labels (readers with gold columns stay sequential).

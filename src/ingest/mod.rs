@@ -278,7 +278,7 @@ fn read_gold_file(path: &Path) -> Result<(delimited::GoldRecords, InputFile)> {
 }
 
 /// Read the file at `path` (or standard input) into memory and then into the sink, in
-/// parallel chunks when `try_parallel` and they allow it; its format, SHA-256 and number of
+/// parallel pieces when `try_parallel` and they allow it; its format, SHA-256 and number of
 /// records.
 fn read_whole(
     path: &Path,

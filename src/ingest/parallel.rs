@@ -1,6 +1,6 @@
 //! Parallel reading of the canonical long form (CSV, TSV, JSONL) for large inputs.
 //!
-//! The input is read as a stream of pieces of about `CHUNK_BYTES`, each cut right after a
+//! The input is read as a stream of pieces of about `PIECE_BYTES`, each cut right after a
 //! record, so every piece starts at a record. Three stages run at once, with no barrier
 //! between them: one thread reads the pieces in file order into a few reused buffers (fresh
 //! memory as large as the file would cost a page fault per 4 KiB) and hashes them; the
@@ -17,7 +17,7 @@
 //! Whenever this path might differ, it steps aside and the caller reads the whole input
 //! sequentially: small inputs; a CSV with loose quoting (a quote inside an unquoted field),
 //! where parity does not say where records end; rows carrying gold labels (their
-//! first-wins conflict rule is order-sensitive across chunks); and any error in any chunk,
+//! first-wins conflict rule is order-sensitive across pieces); and any error in any piece,
 //! so errors are reported by the sequential reader with the file and the line, exactly as
 //! before.
 
@@ -33,10 +33,10 @@ use sha2::{Digest, Sha256};
 use super::{delimited, detect, jsonl, Format, IngestOptions, RecordSink};
 use crate::dataset::KnownNames;
 
-/// Target chunk size.
-pub(crate) const CHUNK_BYTES: usize = 4 << 20;
+/// Target piece size.
+pub(crate) const PIECE_BYTES: usize = 4 << 20;
 
-/// The most annotators shared with chunks as known (a snapshot is a copy of them).
+/// The most annotators shared with pieces as known (a snapshot is a copy of them).
 const KNOWN_MAX: usize = 1 << 18;
 
 /// The least of a file read before its format is detected from it (a header line or first
@@ -52,26 +52,26 @@ pub(crate) fn read(
     opts: &IngestOptions,
     sink: &mut RecordSink<'_>,
 ) -> Option<u64> {
-    read_chunked(path, bytes, format, opts, sink, CHUNK_BYTES)
+    read_in_pieces(path, bytes, format, opts, sink, PIECE_BYTES)
 }
 
-/// [`read`] with a chosen chunk size (tests use tiny chunks).
-pub(crate) fn read_chunked(
+/// [`read`] with a chosen piece size (tests use tiny pieces).
+pub(crate) fn read_in_pieces(
     path: &Path,
     bytes: &[u8],
     format: Format,
     opts: &IngestOptions,
     sink: &mut RecordSink<'_>,
-    chunk_bytes: usize,
+    piece_bytes: usize,
 ) -> Option<u64> {
     let mut rest = bytes;
-    let (first, at_end) = first_window(&mut rest, chunk_bytes, 0)?;
+    let (first, at_end) = first_window(&mut rest, piece_bytes, 0)?;
     let input = Input {
         rest,
         first,
         at_end,
     };
-    read_pieces(path, input, format, opts, sink, chunk_bytes, None)
+    read_pieces(path, input, format, opts, sink, piece_bytes, None)
 }
 
 /// What [`stream_file`] did.
@@ -101,15 +101,15 @@ pub(crate) fn stream_file(
     opts: &IngestOptions,
     sink: &mut RecordSink<'_>,
 ) -> Streaming {
-    stream_file_chunked(path, opts, sink, CHUNK_BYTES)
+    stream_file_in_pieces(path, opts, sink, PIECE_BYTES)
 }
 
-/// [`stream_file`] with a chosen chunk size (tests use tiny chunks).
-fn stream_file_chunked(
+/// [`stream_file`] with a chosen piece size (tests use tiny pieces).
+fn stream_file_in_pieces(
     path: &Path,
     opts: &IngestOptions,
     sink: &mut RecordSink<'_>,
-    chunk_bytes: usize,
+    piece_bytes: usize,
 ) -> Streaming {
     let start = || -> Option<_> {
         if path == Path::new("-") {
@@ -119,7 +119,7 @@ fn stream_file_chunked(
         if !file.metadata().ok()?.is_file() {
             return None;
         }
-        let (first, at_end) = first_window(&mut file, chunk_bytes, START_BYTES)?;
+        let (first, at_end) = first_window(&mut file, piece_bytes, START_BYTES)?;
         let format = detect::detect_from_start(path, &first, opts.format)
             .filter(|f| matches!(f, Format::Csv | Format::Tsv | Format::Jsonl))?;
         Some((file, first, at_end, format))
@@ -139,7 +139,7 @@ fn stream_file_chunked(
         format,
         opts,
         sink,
-        chunk_bytes,
+        piece_bytes,
         Some(&mut digest),
     );
     match read {
@@ -152,18 +152,18 @@ fn stream_file_chunked(
     }
 }
 
-/// The first window of `input` (at least `least` bytes, and two chunks) and whether it is
+/// The first window of `input` (at least `least` bytes, and two pieces) and whether it is
 /// all of the input; `None` when the input is too small to be worth reading in parallel, or
 /// cannot be read.
 fn first_window(
     input: &mut impl Read,
-    chunk_bytes: usize,
+    piece_bytes: usize,
     least: usize,
 ) -> Option<(Vec<u8>, bool)> {
-    let size = (2 * chunk_bytes.max(1)).max(least);
+    let size = (2 * piece_bytes.max(1)).max(least);
     let mut window = Vec::with_capacity(size);
     let at_end = fill(input, &mut window, size).ok()?;
-    (!at_end || window.len() >= 2 * chunk_bytes.max(1)).then_some((window, at_end))
+    (!at_end || window.len() >= 2 * piece_bytes.max(1)).then_some((window, at_end))
 }
 
 /// Read from `input` onto the end of `buf` until it holds `len` bytes; whether the input
@@ -206,10 +206,10 @@ fn read_pieces(
     format: Format,
     opts: &IngestOptions,
     sink: &mut RecordSink<'_>,
-    chunk_bytes: usize,
+    piece_bytes: usize,
     digest: Option<&mut Sha256>,
 ) -> Option<u64> {
-    let chunk_bytes = chunk_bytes.max(1);
+    let piece_bytes = piece_bytes.max(1);
     let Input {
         mut rest,
         first: mut window,
@@ -224,7 +224,7 @@ fn read_pieces(
                 if at_end {
                     return None;
                 }
-                at_end = grow(&mut rest, &mut window, chunk_bytes)?;
+                at_end = grow(&mut rest, &mut window, piece_bytes)?;
             };
             // A header with a line break inside quotes: rare enough to read sequentially.
             if memchr::memchr_iter(b'"', &window[..end]).count() % 2 == 1 {
@@ -241,7 +241,7 @@ fn read_pieces(
         at_end,
         // RFC 4180 quoting (CSV, not TSV): a line break inside a quoted field is not a cut.
         quoting: format == Format::Csv,
-        chunk_bytes,
+        piece_bytes,
         // Pieces being read, parsed or waiting to be appended: enough to keep every thread
         // busy, few enough to bound memory.
         buffers: 2 * rayon::current_num_threads().max(1) + 2,
@@ -283,7 +283,7 @@ fn read_pieces(
                     if records.starts_with(tests::PANIC_MARKER) {
                         panic!("injected by a test");
                     }
-                    read_chunk(path, header.as_ref(), records, opts, known.as_ref())
+                    read_piece(path, header.as_ref(), records, opts, known.as_ref())
                 };
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(
                     |panic| {
@@ -323,13 +323,13 @@ struct Cutter<R> {
     rest: R,
     at_end: bool,
     quoting: bool,
-    chunk_bytes: usize,
+    piece_bytes: usize,
     /// How many buffers may be in use at once.
     buffers: usize,
 }
 
 impl<R: Read> Cutter<R> {
-    /// Cut the input, from `buf[start..]` on, into pieces of about `chunk_bytes` that end
+    /// Cut the input, from `buf[start..]` on, into pieces of about `piece_bytes` that end
     /// after a record, hash them in file order and send them on; a buffer is reused once
     /// `free` gives it back. `None` on a read error, or when the appender has stopped.
     fn run(
@@ -351,7 +351,7 @@ impl<R: Read> Cutter<R> {
                 if let Some(end) = last_record_end(&buf[start..], self.quoting) {
                     break start + end;
                 }
-                self.at_end = grow(&mut self.rest, &mut buf, self.chunk_bytes)?;
+                self.at_end = grow(&mut self.rest, &mut buf, self.piece_bytes)?;
             };
             if let Some(digest) = digest.as_mut() {
                 digest.update(&buf[..cut]);
@@ -359,7 +359,7 @@ impl<R: Read> Cutter<R> {
             // Reused buffers: fresh memory for every piece would cost a page fault per 4 KiB.
             let mut next = if allocated < self.buffers {
                 allocated += 1;
-                Vec::with_capacity(self.chunk_bytes + self.chunk_bytes / 4)
+                Vec::with_capacity(self.piece_bytes + self.piece_bytes / 4)
             } else {
                 free.recv().ok()?
             };
@@ -378,7 +378,7 @@ impl<R: Read> Cutter<R> {
             if self.at_end {
                 break;
             }
-            self.at_end = fill(&mut self.rest, &mut next, self.chunk_bytes).ok()?;
+            self.at_end = fill(&mut self.rest, &mut next, self.piece_bytes).ok()?;
             (buf, start) = (next, 0);
         }
         Some(())
@@ -477,20 +477,20 @@ fn absorb(into: &mut RecordSink<'_>, part: RecordSink<'_>) {
     into.accepted += part.accepted;
 }
 
-/// Read one chunk with the sequential reader; `None` on any error. `known`: annotators
-/// of the builder the chunk's will be appended to.
-fn read_chunk<'o>(
+/// Read one piece with the sequential reader; `None` on any error. `known`: annotators
+/// of the builder the piece's will be appended to.
+fn read_piece<'o>(
     path: &Path,
     header: Option<&delimited::Header>,
-    chunk: &[u8],
+    piece: &[u8],
     opts: &'o IngestOptions,
     known: Option<&Arc<KnownNames>>,
 ) -> Option<(RecordSink<'o>, u64)> {
     let new_sink = || {
         let mut sink = RecordSink::new(opts);
         // Room for records of 40 bytes or more, rather than growing (and copying) the
-        // annotations about a dozen times per chunk.
-        sink.builder.reserve(chunk.len() / 40);
+        // annotations about a dozen times per piece.
+        sink.builder.reserve(piece.len() / 40);
         sink.builder.set_lazy_items();
         if let Some(known) = known {
             sink.builder.set_known_annotators(Arc::clone(known));
@@ -500,32 +500,32 @@ fn read_chunk<'o>(
     let mut sink = new_sink();
     let rows = match header {
         Some(header) => {
-            if let Some(rows) = delimited::read_plain_body(path, chunk, header, &mut sink) {
+            if let Some(rows) = delimited::read_plain_body(path, piece, header, &mut sink) {
                 return Some((sink, rows));
             }
-            // Quotes or anything unusual: the csv crate reads the chunk, from scratch.
+            // Quotes or anything unusual: the csv crate reads the piece, from scratch.
             sink = new_sink();
-            if header.format == Format::Csv && !strictly_quoted(chunk, header.delimiter) {
+            if header.format == Format::Csv && !strictly_quoted(piece, header.delimiter) {
                 return None;
             }
-            delimited::read_body(path, chunk, header, &mut sink).ok()?
+            delimited::read_body(path, piece, header, &mut sink).ok()?
         }
-        None => jsonl::read(path, chunk, &mut sink).ok()?,
+        None => jsonl::read(path, piece, &mut sink).ok()?,
     };
     // A record set aside (`--on-invalid skip`) would carry a line number relative to the
-    // chunk: let the sequential reader locate it instead.
+    // piece: let the sequential reader locate it instead.
     if !sink.invalid.is_empty() {
         return None;
     }
     Some((sink, rows))
 }
 
-/// Whether `chunk`, which must start at a record, quotes as RFC 4180 says (a quote opens
+/// Whether `piece`, which must start at a record, quotes as RFC 4180 says (a quote opens
 /// a field, closes it, or is doubled inside it) and ends outside quotes. Then its records
 /// are the ones the sequential reader finds there, and its end is a record boundary.
 /// Looser quoting (`5 "inch"`, which the csv crate reads as text) makes the caller read
 /// the file sequentially.
-fn strictly_quoted(chunk: &[u8], delimiter: u8) -> bool {
+fn strictly_quoted(piece: &[u8], delimiter: u8) -> bool {
     #[derive(PartialEq)]
     enum State {
         FieldStart,
@@ -533,11 +533,11 @@ fn strictly_quoted(chunk: &[u8], delimiter: u8) -> bool {
         Quoted,
         QuoteInQuoted,
     }
-    if memchr::memchr(b'"', chunk).is_none() {
+    if memchr::memchr(b'"', piece).is_none() {
         return true;
     }
     let mut state = State::FieldStart;
-    for &b in chunk {
+    for &b in piece {
         let end_of_field = b == delimiter || b == b'\n' || b == b'\r';
         state = match (state, b) {
             (State::Quoted, b'"') => State::QuoteInQuoted,
@@ -571,11 +571,11 @@ mod tests {
         Some(format!("{rows} {ds:?} {:?}", sink.skipped_by_reason))
     }
 
-    fn chunked(
+    fn in_pieces(
         bytes: &[u8],
         format: Format,
         opts: &IngestOptions,
-        chunk: usize,
+        piece: usize,
         threads: usize,
     ) -> Option<String> {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -584,7 +584,7 @@ mod tests {
             .ok()?;
         pool.install(|| {
             let mut sink = RecordSink::new(opts);
-            let rows = read_chunked(Path::new("test"), bytes, format, opts, &mut sink, chunk)?;
+            let rows = read_in_pieces(Path::new("test"), bytes, format, opts, &mut sink, piece)?;
             let ds = sink.builder.build(None).ok()?;
             Some(format!("{rows} {ds:?} {:?}", sink.skipped_by_reason))
         })
@@ -640,7 +640,7 @@ mod tests {
     }
 
     #[test]
-    fn chunked_reading_equals_sequential_on_random_batches() {
+    fn piecewise_reading_equals_sequential_on_random_batches() {
         let opts = IngestOptions::default();
         for seed in 0..6 {
             let (csv, tsv, jsonl) = random_batch(seed, 2000);
@@ -651,12 +651,12 @@ mod tests {
             ] {
                 let want = sequential(bytes, format, &opts);
                 assert!(want.is_some(), "{format:?}");
-                for chunk in [1, 7, 100, 4096] {
+                for piece in [1, 7, 100, 4096] {
                     for threads in [1, 3] {
                         assert_eq!(
-                            chunked(bytes, format, &opts, chunk, threads),
+                            in_pieces(bytes, format, &opts, piece, threads),
                             want,
-                            "{format:?} seed {seed} chunk {chunk} threads {threads}"
+                            "{format:?} seed {seed} piece {piece} threads {threads}"
                         );
                     }
                 }
@@ -739,7 +739,7 @@ mod tests {
                     "seed {seed} {delimiter:?}"
                 );
                 assert_eq!(
-                    chunked(&table, format, &opts, 512, 2),
+                    in_pieces(&table, format, &opts, 512, 2),
                     sequential(&table, format, &opts),
                     "seed {seed} {delimiter:?}"
                 );
@@ -763,7 +763,7 @@ mod tests {
     }
 
     #[test]
-    fn chunked_reading_equals_sequential_on_fixtures() {
+    fn piecewise_reading_equals_sequential_on_fixtures() {
         let opts = IngestOptions::default();
         for (file, format) in [
             ("fixtures/example/annotations.csv", Format::Csv),
@@ -771,16 +771,16 @@ mod tests {
         ] {
             let bytes = std::fs::read(file).unwrap_or_default();
             let want = sequential(&bytes, format, &opts);
-            for chunk in [1, 64, 1000] {
-                let got = chunked(&bytes, format, &opts, chunk, 2);
+            for piece in [1, 64, 1000] {
+                let got = in_pieces(&bytes, format, &opts, piece, 2);
                 // Steps aside (None) only where the sequential reader must decide.
                 if got.is_some() {
-                    assert_eq!(got, want, "{file} chunk {chunk}");
+                    assert_eq!(got, want, "{file} piece {piece}");
                 }
             }
         }
         let example = std::fs::read("fixtures/example/annotations.csv").unwrap_or_default();
-        assert!(chunked(&example, Format::Csv, &opts, 1000, 2).is_some());
+        assert!(in_pieces(&example, Format::Csv, &opts, 1000, 2).is_some());
     }
 
     /// Random CSV with RFC 4180 quoting: quoted ids and labels with commas and `""`, and a
@@ -816,12 +816,12 @@ mod tests {
             let csv = random_quoted(seed, 1500);
             let want = sequential(&csv, Format::Csv, &opts);
             assert!(want.is_some());
-            for chunk in [1, 7, 100, 4096] {
+            for piece in [1, 7, 100, 4096] {
                 for threads in [1, 3] {
                     assert_eq!(
-                        chunked(&csv, Format::Csv, &opts, chunk, threads),
+                        in_pieces(&csv, Format::Csv, &opts, piece, threads),
                         want,
-                        "seed {seed} chunk {chunk} threads {threads}"
+                        "seed {seed} piece {piece} threads {threads}"
                     );
                 }
             }
@@ -845,18 +845,19 @@ mod tests {
                 std::fs::write(&path, bytes).unwrap();
                 let want = sequential(bytes, format, &opts);
                 assert!(want.is_some());
-                for chunk in [1, 100, 4096] {
+                for piece in [1, 100, 4096] {
                     let mut sink = RecordSink::new(&opts);
-                    let Streaming::Done(read) = stream_file_chunked(&path, &opts, &mut sink, chunk)
+                    let Streaming::Done(read) =
+                        stream_file_in_pieces(&path, &opts, &mut sink, piece)
                     else {
-                        panic!("{name} seed {seed} chunk {chunk} not streamed");
+                        panic!("{name} seed {seed} piece {piece} not streamed");
                     };
                     assert_eq!(read.format, format);
                     assert_eq!(read.sha256, crate::ingest::sha256_hex(bytes));
                     let ds = sink.builder.build(None).ok();
                     let got =
                         ds.map(|ds| format!("{} {ds:?} {:?}", read.rows, sink.skipped_by_reason));
-                    assert_eq!(got, want, "{name} seed {seed} chunk {chunk}");
+                    assert_eq!(got, want, "{name} seed {seed} piece {piece}");
                 }
             }
         }
@@ -873,8 +874,8 @@ mod tests {
         let path = dir.path().join("gold.csv");
         std::fs::write(&path, &gold).unwrap();
         let mut sink = RecordSink::new(&opts);
-        let outcome = |chunk, path: &Path, sink: &mut RecordSink<'_>| match stream_file_chunked(
-            path, &opts, sink, chunk,
+        let outcome = |piece, path: &Path, sink: &mut RecordSink<'_>| match stream_file_in_pieces(
+            path, &opts, sink, piece,
         ) {
             Streaming::Done(_) => "done",
             Streaming::NotStreamable => "not streamable",
@@ -908,7 +909,7 @@ mod tests {
             let opts = IngestOptions::default();
             let outcome = std::panic::catch_unwind(|| {
                 let mut sink = RecordSink::new(&opts);
-                read_chunked(Path::new("t"), &csv, Format::Csv, &opts, &mut sink, 1)
+                read_in_pieces(Path::new("t"), &csv, Format::Csv, &opts, &mut sink, 1)
             });
             let _ = done_tx.send(outcome.is_err());
         });
@@ -953,7 +954,7 @@ mod tests {
         bad.extend(b"7,a\n");
         for bytes in [&loose, &gold, &bad] {
             let mut sink = RecordSink::new(&opts);
-            let got = read_chunked(Path::new("t"), bytes, Format::Csv, &opts, &mut sink, 16);
+            let got = read_in_pieces(Path::new("t"), bytes, Format::Csv, &opts, &mut sink, 16);
             assert_eq!(got, None);
             assert_eq!(
                 sink.builder.build(None).map(|d| d.n_annotations()).ok(),
