@@ -12,7 +12,9 @@
 # shards (seeds 1, 2, ...), as a platform exporting several projects at once: the simulator's
 # least-loaded assignment looks at every annotator for every item, which is quadratic at
 # 20,000 annotators. Item and annotator names get a shard prefix that also makes rows as long
-# as a real export's (about 85 bytes, the issue's 850 MB for 10^7 rows).
+# as a real export's (about 85 bytes, the issue's 850 MB for 10^7 rows). Ingest is also
+# measured on the same batch as JSONL, and as a CSV with every cell quoted and the columns
+# in another order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/tmp/labelaudit-bench}
@@ -29,9 +31,11 @@ BIN=$PWD/target/release/labelaudit
 mkdir -p "$DATA"
 
 SHARD=1000000
-gen() { # rows -> directory with annotations.csv, gold.csv and annotations.jsonl
+gen() { # rows -> directory with annotations.csv, gold.csv, annotations.jsonl, annotations_quoted.csv
     local rows=$1 dir=$DATA/r$1
-    if [ -s "$dir/annotations.csv" ] && [ -s "$dir/annotations.jsonl" ]; then echo "$dir"; return; fi
+    if [ -s "$dir/annotations.csv" ] && [ -s "$dir/annotations.jsonl" ]; then
+        quoted "$dir"; echo "$dir"; return
+    fi
     mkdir -p "$dir"
     local shards=$(( rows > SHARD ? rows / SHARD : 1 ))
     local size=$(( rows > SHARD ? SHARD : rows ))
@@ -51,7 +55,15 @@ gen() { # rows -> directory with annotations.csv, gold.csv and annotations.jsonl
     # The same batch as JSONL, for the JSONL ingest measurement.
     awk -F, 'NR > 1 { printf "{\"item\":\"%s\",\"annotator\":\"%s\",\"label\":\"%s\",\"duration_s\":%s,\"submitted_at\":\"%s\"}\n", $1, $2, $3, $4, $5 }' \
         "$dir/annotations.csv" > "$dir/annotations.jsonl"
+    quoted "$dir"
     echo "$dir"
+}
+
+quoted() { # directory -> the same batch with every cell quoted and the columns in another order
+    [ -s "$1/annotations_quoted.csv" ] && return
+    awk -F, 'NR == 1 { print "\"submitted_at\",\"label\",\"annotator\",\"duration_s\",\"item\""; next }
+        { printf "\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"\n", $5, $3, $2, $4, $1 }' \
+        "$1/annotations.csv" > "$1/annotations_quoted.csv"
 }
 
 secs() { # command... -> wall seconds of one run (output discarded)
@@ -71,17 +83,18 @@ ingest_secs() { # file -> wall seconds of the ingest stage (median of REPEAT)
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "start load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-10s %-9s %-10s %-9s %-9s %-9s %-9s %-9s %-10s %-9s\n' rows csv_MB audit_s peak_MB \
-    cat_s ingest_s ingest/cat jsonl_cat jsonl_ingest python_s
+printf '%-10s %-8s %-9s %-13s %-8s %-8s %-9s %-10s %-9s %-12s %-13s %-9s\n' rows csv_MB audit_s \
+    audit_min-max peak_MB cat_s ingest_s ingest/cat jsonl_cat jsonl_ingest quoted_ingest python_s
 for rows in "${SIZES[@]}"; do
     dir=$(gen "$rows")
-    csv=$dir/annotations.csv jsonl=$dir/annotations.jsonl
+    csv=$dir/annotations.csv jsonl=$dir/annotations.jsonl quoted=$dir/annotations_quoted.csv
     mb=$(( $(stat -c %s "$csv") / 1000000 ))
-    cat "$csv" "$jsonl" > /dev/null # warm the page cache
+    cat "$csv" "$jsonl" "$quoted" > /dev/null # warm the page cache
     cat_s=$(for _ in $(seq "$REPEAT"); do secs cat "$csv"; done | median)
     jcat_s=$(for _ in $(seq "$REPEAT"); do secs cat "$jsonl"; done | median)
     ing=$(ingest_secs "$csv")
     jing=$(ingest_secs "$jsonl")
+    qing=$(ingest_secs "$quoted")
     walls=() peak=0
     for _ in $(seq "$REPEAT"); do
         "$TIME" -v -o "$dir/time.txt" "$BIN" audit --json --gold "$dir/gold.csv" "$csv" > "$dir/report.json"
@@ -90,6 +103,7 @@ for rows in "${SIZES[@]}"; do
         [ "$rss" -gt "$peak" ] && peak=$rss
     done
     wall=$(printf '%s\n' "${walls[@]}" | median)
+    range=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n '1p;$p' | paste -sd-)
     py=-
     if [ "$rows" -le "$PYTHON_MAX_ROWS" ] && "$PYTHON" -c 'import pandas, krippendorff, statsmodels, crowdkit' 2>/dev/null; then
         t0=$(date +%s.%N)
@@ -100,8 +114,8 @@ for rows in "${SIZES[@]}"; do
     if [ "$(echo "$cat_s > 0" | bc -l)" = 1 ]; then
         ratio=$(echo "$ing / $cat_s" | bc -l | xargs printf '%.1f')
     fi
-    printf '%-10s %-9s %-10s %-9s %-9s %-9s %-9s %-9s %-10s %-9s\n' "$rows" "$mb" "$wall" "$peak" \
-        "$cat_s" "$ing" "$ratio" "$jcat_s" "$jing" "$py"
+    printf '%-10s %-8s %-9s %-13s %-8s %-8s %-9s %-10s %-9s %-12s %-13s %-9s\n' "$rows" "$mb" "$wall" \
+        "$range" "$peak" "$cat_s" "$ing" "$ratio" "$jcat_s" "$jing" "$qing" "$py"
     if [ "$py" != "-" ]; then
         echo "  python / labelaudit = $(echo "$py / $wall" | bc -l | xargs printf '%.1f')x (same batch, same run)"
     fi

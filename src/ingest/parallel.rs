@@ -710,6 +710,33 @@ mod tests {
         out
     }
 
+    /// `table` (from [`random_table`], so without quotes) with about half of its body's cells
+    /// quoted the simple way, `"text"`.
+    fn quote_some_cells(table: &[u8], seed: u64, delimiter: char) -> Vec<u8> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let text = std::str::from_utf8(table).unwrap();
+        let (header, body) = text.split_at(text.find('\n').unwrap() + 1);
+        let mut out = header.to_string();
+        for line in body.split_inclusive('\n') {
+            let (record, end) = match line.strip_suffix("\r\n") {
+                Some(record) => (record, "\r\n"),
+                None => (line.strip_suffix('\n').unwrap_or(line), "\n"),
+            };
+            if !record.is_empty() {
+                let cells: Vec<String> = record
+                    .split(delimiter)
+                    .map(|cell| match rng.random_bool(0.5) {
+                        true => format!("\"{cell}\""),
+                        false => cell.to_string(),
+                    })
+                    .collect();
+                out.push_str(&cells.join(&delimiter.to_string()));
+            }
+            out.push_str(end);
+        }
+        out.into_bytes()
+    }
+
     #[test]
     fn plain_bodies_read_as_the_csv_crate_reads_them() {
         let opts = IngestOptions::default();
@@ -745,9 +772,45 @@ mod tests {
                 );
             }
         }
-        // What only the csv crate decides: quotes, a bare `\r`, a ragged row, bad records.
+        // Cells quoted the simple way are read by the plain path, as the csv crate reads them.
+        for seed in 0..8 {
+            for delimiter in [',', ';'] {
+                let table = quote_some_cells(&random_table(seed, 1500, delimiter), seed, delimiter);
+                let want = read(&table, Format::Csv, false);
+                assert!(want.is_some());
+                assert_eq!(
+                    read(&table, Format::Csv, true),
+                    want,
+                    "quoted, seed {seed} {delimiter:?}"
+                );
+                assert_eq!(
+                    in_pieces(&table, Format::Csv, &opts, 512, 2),
+                    sequential(&table, Format::Csv, &opts),
+                    "quoted, seed {seed} {delimiter:?}"
+                );
+            }
+        }
         for body in [
             &b"item,annotator,label\n\"a\",w,x\n"[..],
+            b"item,annotator,label\n\"a\",\"w\",\"x\"\r\n\"a\",\"v\",\"\"\n",
+        ] {
+            assert!(read(body, Format::Csv, true).is_some(), "{body:?}");
+            assert_eq!(
+                read(body, Format::Csv, true),
+                read(body, Format::Csv, false)
+            );
+        }
+        // What only the csv crate decides: any other quote (escaped, quoted delimiters and
+        // line breaks, text around a quoted part), a bare `\r`, a ragged row, bad records.
+        for body in [
+            &b"item,annotator,label\n\"a\"\"b\",w,x\n"[..],
+            b"item,annotator,label\n\"a,b\",w,x\n",
+            b"item,annotator,label\n\",\",w,x\n",
+            b"item,annotator,label\n\"a\nb\",w,x\n",
+            b"item,annotator,label\n \"a\",w,x\n",
+            b"item,annotator,label\na\"b,w,x\n",
+            b"item,annotator,label\n\"a\"b,w,x\n",
+            b"item,annotator,label\na,w,x\n\"\n",
             b"item,annotator,label\na,w,x\rb,w,y\n",
             b"item,annotator,label\na,w,x,y\n",
             b"item,annotator,label\na,,x\n",
