@@ -51,9 +51,12 @@ fn fast_decimal(s: &str) -> Option<f64> {
 /// An RFC 3339 timestamp as Unix milliseconds; a value without an offset is read as UTC.
 pub fn parse_timestamp_ms(s: &str) -> Result<i64, String> {
     let s = super::hygiene::trim(s);
-    if let Some(ms) = fast_timestamp_ms(s) {
-        return Ok(ms);
-    }
+    fast_timestamp_ms(s).map_or_else(|| full_timestamp_ms(s), Ok)
+}
+
+/// [`parse_timestamp_ms`] by the `time` crate's parsers: RFC 3339, else the same without an
+/// offset (read as UTC).
+fn full_timestamp_ms(s: &str) -> Result<i64, String> {
     let at = OffsetDateTime::parse(s, &Rfc3339).or_else(|_| {
         let local = format_description!(
             version = 2,
@@ -69,9 +72,10 @@ pub fn parse_timestamp_ms(s: &str) -> Result<i64, String> {
     }
 }
 
-/// The common export shape `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`, parsed by hand (the
-/// general parser dominates ingest otherwise); `None` for anything else, which the full
-/// RFC 3339 parser then decides. Gives exactly what that parser gives.
+/// The common export shapes `YYYY-MM-DD(T| )HH:MM:SS[.f{1,9}][Z|±HH:MM]` (RFC 3339 as most
+/// platforms write it, pandas' and SQL's space-separated form, and either without an
+/// offset), parsed by hand (the general parser dominates ingest otherwise); `None` for
+/// anything else, which [`full_timestamp_ms`] then decides. Gives exactly what it gives.
 fn fast_timestamp_ms(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -79,7 +83,7 @@ fn fast_timestamp_ms(s: &str) -> Option<i64> {
             c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
         })
     };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
     if b[13] != b':' || b[16] != b':' {
@@ -111,7 +115,7 @@ fn fast_timestamp_ms(s: &str) -> Option<i64> {
     }
     let mut i = 19;
     let mut nanos = 0i64;
-    if b[i] == b'.' {
+    if b.get(i) == Some(&b'.') {
         let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
         if !(1..=9).contains(&digits) {
             return None;
@@ -120,7 +124,9 @@ fn fast_timestamp_ms(s: &str) -> Option<i64> {
         i += 1 + digits;
     }
     let offset_s = match (b.get(i), b.len() - i) {
-        (Some(b'Z'), 1) => 0,
+        // Without an offset the full parser takes `T` or a space, not `t`.
+        (None, _) if b[10] != b't' => 0,
+        (Some(b'Z' | b'z'), 1) => 0,
         (Some(&sign @ (b'+' | b'-')), 6) if b[i + 3] == b':' => {
             let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
             if h > 23 || m > 59 {
@@ -187,11 +193,7 @@ mod tests {
 
     #[test]
     fn fast_timestamps_equal_the_full_parser() {
-        let full = |s: &str| {
-            OffsetDateTime::parse(s, &Rfc3339)
-                .ok()
-                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        };
+        let full = |s: &str| full_timestamp_ms(s).ok();
         let cases = [
             "2026-01-01T06:49:34.94Z",
             "2026-01-01T06:08:56.743Z",
@@ -212,6 +214,16 @@ mod tests {
             "2024-04-30T10:00:00+0530",
             "2024-04-30t10:00:00z",
             "2024-04-30 10:00:00Z",
+            "2026-01-01 06:49:34.940000+00:00",
+            "2026-01-01 06:49:34",
+            "2026-01-01T06:49:34.5",
+            "2026-01-01t06:49:34",
+            "2026-01-01t06:49:34.5",
+            "2026-01-01 06:49:34.",
+            "2026-01-01 06:49:34 ",
+            "2026-01-01 06:49",
+            "2026-01-01_06:49:34Z",
+            "2026-02-30 06:49:34",
         ];
         for s in cases {
             let fast = fast_timestamp_ms(s);
@@ -219,14 +231,29 @@ mod tests {
                 assert_eq!(fast, full(s), "{s}");
             }
         }
-        assert!(fast_timestamp_ms("2026-01-01T06:49:34.94Z").is_some());
-        assert!(fast_timestamp_ms("2024-02-29T12:00:00+05:30").is_some());
-        // Every day of a few years, at several times and offsets.
+        for s in [
+            "2026-01-01T06:49:34.94Z",
+            "2024-02-29T12:00:00+05:30",
+            "2026-01-01 06:49:34.940000+00:00",
+            "2026-01-01 06:49:34",
+            "2026-01-01T06:49:34.5",
+            "2026-01-01t06:49:34z",
+        ] {
+            assert!(fast_timestamp_ms(s).is_some(), "{s}");
+        }
+        // Every day of a few years, at several times, separators and offsets.
         for day in 0..(3 * 366) {
             let t = OffsetDateTime::UNIX_EPOCH + time::Duration::days(day * 97 - 40_000);
-            for (suffix, frac) in [("Z", ""), ("+01:30", ".5"), ("-11:00", ".000001")] {
+            for (sep, suffix, frac) in [
+                ('T', "Z", ""),
+                ('T', "+01:30", ".5"),
+                (' ', "-11:00", ".000001"),
+                (' ', "", ".25"),
+                ('T', "", ""),
+                ('t', "z", ".123456789"),
+            ] {
                 let s = format!(
-                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{frac}{suffix}",
+                    "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}{frac}{suffix}",
                     t.year(),
                     u8::from(t.month()),
                     t.day(),
@@ -235,6 +262,7 @@ mod tests {
                     (day * 7) % 60
                 );
                 assert_eq!(fast_timestamp_ms(&s), full(&s), "{s}");
+                assert!(fast_timestamp_ms(&s).is_some(), "{s}");
             }
         }
     }
