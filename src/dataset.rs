@@ -925,10 +925,10 @@ impl DatasetBuilder {
     /// Append the rows of `other`, read from input that follows this builder's rows (a
     /// parallel reader builds one builder per input piece and appends them in file order).
     /// The result is the builder that pushing `other`'s rows here would give: ids are
-    /// canonicalised by `build`, and annotations keep their input order. `other` must not
-    /// hold gold labels (readers with gold columns stay sequential).
+    /// canonicalised by `build`, and annotations keep their input order. An item's gold
+    /// label stays the first one given; the parallel reader appends only pieces whose gold
+    /// labels agree with the earlier ones (it reads conflicts sequentially, to report them).
     pub fn append(&mut self, mut other: DatasetBuilder) {
-        debug_assert!(other.gold.is_empty() && other.gold_conflict.is_none());
         debug_assert!(!self.has_payload() && !other.has_payload());
         self.resolve_known_annotators();
         self.items_indexed();
@@ -954,6 +954,24 @@ impl DatasetBuilder {
                 label: labels[p.label as usize],
                 ..p
             }));
+        // In item order, so that a conflict (which the parallel reader never appends) would
+        // still be the same one whatever the hash order.
+        let mut gold: Vec<(u32, u32)> = other.gold.into_iter().collect();
+        gold.sort_unstable();
+        for (item, label) in gold {
+            let (item, label) = (items[item as usize], labels[label as usize]);
+            let first = *self.gold.entry(item).or_insert(label);
+            if first != label && self.gold_conflict.is_none() {
+                self.gold_conflict = Some(BuildError::ConflictingGold {
+                    item: self.items.names[item as usize].to_string(),
+                    first: self.labels.names[first as usize].to_string(),
+                    second: self.labels.names[label as usize].to_string(),
+                });
+            }
+        }
+        if self.gold_conflict.is_none() {
+            self.gold_conflict = other.gold_conflict;
+        }
         self.has_duration |= other.has_duration;
         self.has_submitted |= other.has_submitted;
         self.empty_label += other.empty_label;
@@ -1046,11 +1064,6 @@ impl DatasetBuilder {
             && self.empty_label == 0
             && !self.has_duration
             && !self.has_submitted
-    }
-
-    /// Whether any row so far carried a gold label (see [`DatasetBuilder::append`]).
-    pub fn has_gold(&self) -> bool {
-        !self.gold.is_empty() || self.gold_conflict.is_some()
     }
 
     /// Mark an item as gold with a known label (from a separate gold file).

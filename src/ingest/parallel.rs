@@ -16,8 +16,9 @@
 //!
 //! Whenever this path might differ, it steps aside and the caller reads the whole input
 //! sequentially: small inputs; a CSV with loose quoting (a quote inside an unquoted field),
-//! where parity does not say where records end; rows carrying gold labels (their
-//! first-wins conflict rule is order-sensitive across pieces); and any error in any piece,
+//! where parity does not say where records end; a gold label that differs from an earlier
+//! piece's for the same item (an error, or a skipped row, at its line); label sets and span
+//! lists; and any error in any piece,
 //! so errors are reported by the sequential reader with the file and the line, exactly as
 //! before.
 
@@ -447,9 +448,21 @@ fn append_part<'o>(
     part: Option<(RecordSink<'o>, u64)>,
 ) -> Option<()> {
     let (part, rows) = part?;
-    // Gold rows, label sets and spans are merged by the sequential reader only.
-    if part.builder.has_gold() || !part.gold.is_empty() || part.builder.has_payload() {
+    // Label sets and spans are merged by the sequential reader only.
+    if part.builder.has_payload() {
         return None;
+    }
+    // A gold label that differs from an earlier piece's for the same item is an error at
+    // its line (or, under `--on-invalid skip`, a skipped row): the sequential reader says
+    // which. Gold labels that agree merge in any order.
+    if let Some((into, _)) = acc.as_ref() {
+        let conflict = part
+            .gold
+            .iter()
+            .any(|(item, label)| into.gold.get(item).is_some_and(|first| first != label));
+        if conflict {
+            return None;
+        }
     }
     match acc.as_mut() {
         None => *acc = Some((part, rows)),
@@ -472,6 +485,9 @@ fn absorb(into: &mut RecordSink<'_>, part: RecordSink<'_>) {
     }
     for (reason, n) in part.skipped_by_reason {
         *into.skipped_by_reason.entry(reason).or_insert(0) += n;
+    }
+    for (item, label) in part.gold {
+        into.gold.entry(item).or_insert(label);
     }
     into.hygiene.absorb(part.hygiene);
     into.accepted += part.accepted;
@@ -659,6 +675,89 @@ mod tests {
                             "{format:?} seed {seed} piece {piece} threads {threads}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// `random_batch`'s CSV with a gold column: items whose name ends in 3 carry their gold
+    /// label (from the name's length) on every row. With `conflict`, the first row after
+    /// the 1500th that repeats a gold item already given (on a row that is not a skip)
+    /// gives it another gold label.
+    fn with_gold_column(csv: &[u8], conflict: bool) -> Vec<u8> {
+        let text = std::str::from_utf8(csv).unwrap();
+        let mut lines = text.split_inclusive('\n');
+        let header = lines.next().unwrap().trim_end();
+        let mut out = format!("{header},gold\n");
+        let mut given = std::collections::HashSet::new();
+        let mut conflict = conflict;
+        for (n, line) in lines.enumerate() {
+            let record = line.trim_end_matches(['\r', '\n']);
+            if record.is_empty() {
+                out.push_str(line);
+                continue;
+            }
+            let fields: Vec<&str> = record.split(',').collect();
+            let (item, status) = (fields[0], fields[fields.len() - 1]);
+            let mut gold = String::new();
+            if item.ends_with('3') {
+                gold = format!("G{}", item.len() % 3);
+                let effective = !matches!(status, "skipped" | "rejected");
+                if conflict && n > 1500 && effective && given.contains(item) {
+                    gold = "Gx".into();
+                    conflict = false;
+                }
+                if effective {
+                    given.insert(item.to_string());
+                }
+            }
+            out.push_str(&format!("{record},{gold}{}", &line[record.len()..]));
+        }
+        assert!(!conflict, "no row to conflict");
+        out.into_bytes()
+    }
+
+    #[test]
+    fn gold_columns_are_read_in_pieces_unless_two_pieces_disagree() {
+        let opts = IngestOptions::default();
+        let skip = IngestOptions {
+            on_invalid: crate::ingest::OnInvalid::Skip,
+            ..IngestOptions::default()
+        };
+        for seed in 0..4 {
+            let (csv, _, _) = random_batch(seed, 2000);
+            let agreeing = with_gold_column(&csv, false);
+            let want = sequential(&agreeing, Format::Csv, &opts);
+            assert!(want.is_some(), "seed {seed}");
+            let mut sink = RecordSink::new(&opts);
+            delimited::read(Path::new("t"), &agreeing, Format::Csv, &opts, &mut sink).unwrap();
+            assert!(sink.builder.build(None).unwrap().has_gold(), "seed {seed}");
+            for piece in [7, 100, 4096] {
+                for threads in [1, 3] {
+                    assert_eq!(
+                        in_pieces(&agreeing, Format::Csv, &opts, piece, threads),
+                        want,
+                        "seed {seed} piece {piece} threads {threads}"
+                    );
+                }
+            }
+            // A second gold label for an item is an error (or a skipped row) at its line:
+            // the pieces step aside for the sequential reader, whatever their size.
+            let conflicting = with_gold_column(&csv, true);
+            assert_eq!(sequential(&conflicting, Format::Csv, &opts), None);
+            assert!(sequential(&conflicting, Format::Csv, &skip).is_some());
+            for piece in [7, 100, 4096] {
+                for o in [&opts, &skip] {
+                    let mut sink = RecordSink::new(o);
+                    let rows = read_in_pieces(
+                        Path::new("t"),
+                        &conflicting,
+                        Format::Csv,
+                        o,
+                        &mut sink,
+                        piece,
+                    );
+                    assert_eq!(rows, None, "seed {seed} piece {piece}");
                 }
             }
         }
@@ -927,13 +1026,14 @@ mod tests {
     }
 
     #[test]
-    fn streaming_steps_aside_for_small_files_stdin_and_gold_rows() {
+    fn streaming_steps_aside_for_small_files_stdin_and_gold_conflicts() {
         let opts = IngestOptions::default();
         let dir = tempfile::tempdir().unwrap();
         let mut gold = b"item,annotator,label,gold\n".to_vec();
         for i in 0..100 {
             gold.extend(format!("{i},a,x,x\n").bytes());
         }
+        gold.extend(b"7,b,x,y\n");
         let path = dir.path().join("gold.csv");
         std::fs::write(&path, &gold).unwrap();
         let mut sink = RecordSink::new(&opts);
@@ -1004,7 +1104,7 @@ mod tests {
     }
 
     #[test]
-    fn steps_aside_for_loose_quotes_gold_and_errors() {
+    fn steps_aside_for_loose_quotes_gold_conflicts_and_errors() {
         let opts = IngestOptions::default();
         let mut loose = b"item,annotator,label\n".to_vec();
         let mut gold = b"item,annotator,label,gold\n".to_vec();
@@ -1014,6 +1114,7 @@ mod tests {
             gold.extend(format!("{i},a,x,x\n").bytes());
             bad.extend(format!("{i},a,x\n").bytes());
         }
+        gold.extend(b"7,b,x,y\n");
         bad.extend(b"7,a\n");
         for bytes in [&loose, &gold, &bad] {
             let mut sink = RecordSink::new(&opts);
