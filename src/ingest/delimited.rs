@@ -4,6 +4,7 @@
 //! multi-label answer written as a JSON array (`[]` = "none of these"; an empty cell stays
 //! a missing label).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::{ColumnMap, Fields, Format, IngestOptions, Payload, RecordSink};
@@ -251,28 +252,30 @@ pub(crate) fn read_body(
     read_records(path, body, rdr, &header.names, &header.map, sink)
 }
 
-/// [`read_body`] for a body the csv crate would only split: every `\r` part of a `\r\n`,
-/// and in a CSV every quote part of a cell quoted the simple way, `"text"` with no quote,
-/// delimiter or line break inside (TSV has no quoting: there a quote is text). Lines and
-/// fields are cut directly and handed to the sink as slices of the body, which is several
-/// times faster than the csv crate's state machine plus a UTF-8 check per field.
+/// [`read_body`] for a body that quotes as RFC 4180 says (TSV has no quoting: there a quote
+/// is text) and whose every `\r` is part of a `\r\n`. Lines and fields are cut directly
+/// and handed to the sink as slices of the body, which is several times faster than the
+/// csv crate's state machine plus a UTF-8 check per field.
 ///
 /// `None` whenever `read_body` must decide, so that it gives the outcome and any error:
-/// any other quote, a bare `\r` (a record end to the csv crate), invalid UTF-8, a ragged
-/// row, an oversized record, a label set cell (`[`), or a record the sink does not accept
-/// as valid. The sink may then hold part of the body and must be dropped.
+/// a quote that is not RFC 4180 (inside an unquoted cell, or text after a closing quote),
+/// an unclosed quote, a bare `\r` (a record end to the csv crate), invalid UTF-8, a
+/// ragged row, an oversized record, a label set cell (`[`), or a record the sink does not
+/// accept as valid. The sink may then hold part of the body and must be dropped.
 pub(crate) fn read_plain_body(
     path: &Path,
     body: &[u8],
     header: &Header,
     sink: &mut RecordSink<'_>,
 ) -> Option<u64> {
-    let quoted = header.format != Format::Tsv && memchr::memchr(b'"', body).is_some();
     if memchr::memchr_iter(b'\r', body).any(|i| body.get(i + 1) != Some(&b'\n')) {
         return None;
     }
     // One check for the whole body: cutting valid UTF-8 at ASCII bytes keeps it valid.
     let text = std::str::from_utf8(body).ok()?;
+    if header.format != Format::Tsv && memchr::memchr(b'"', body).is_some() {
+        return read_quoted_body(path, text, header, sink);
+    }
     let bytes = text.as_bytes();
     let mut cells: Vec<&str> = Vec::with_capacity(header.names.len());
     let (mut rows, mut line) = (0u64, 0u64);
@@ -293,9 +296,6 @@ pub(crate) fn read_plain_body(
         if let Some(last) = cells.last_mut() {
             *last = last.strip_suffix('\r').unwrap_or(last);
         }
-        if quoted && !unquote_simple(&mut cells) {
-            return None;
-        }
         // The csv crate skips blank lines.
         if !record.is_empty() {
             push_plain_record(path, line, record, &cells, header, sink)?;
@@ -306,33 +306,105 @@ pub(crate) fn read_plain_body(
     Some(rows)
 }
 
-/// Strip the quotes of the cells quoted the simple way, `"text"` with no quote inside, which
-/// the csv crate reads as `text`. `false` when a cell holds a quote any other way: an
-/// escaped quote (`""`), text around a quoted part, or a quoted delimiter or line break
-/// (cut in two by the split, which leaves a part that opens a quote and does not close it).
-fn unquote_simple(cells: &mut [&str]) -> bool {
-    for cell in cells.iter_mut() {
-        let b = cell.as_bytes();
-        if b.first() == Some(&b'"') {
-            let simple =
-                b.len() >= 2 && b[b.len() - 1] == b'"' && !b[1..b.len() - 1].contains(&b'"');
-            if !simple {
-                return false;
-            }
-            *cell = &cell[1..cell.len() - 1];
-        } else if memchr::memchr(b'"', b).is_some() {
-            return false;
+/// [`read_plain_body`] for a CSV body with quotes. A cell that starts with a quote runs to
+/// the quote that closes it (a doubled quote inside is one quote; a delimiter or a line
+/// break inside is text) and must end right there, as the csv crate reads a strictly
+/// quoted cell; any other quote is left to the csv crate. Cells are borrowed from the body
+/// unless they hold a doubled quote.
+fn read_quoted_body(
+    path: &Path,
+    text: &str,
+    header: &Header,
+    sink: &mut RecordSink<'_>,
+) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let delimiter = header.delimiter;
+    let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(header.names.len());
+    let (mut rows, mut line) = (0u64, 0u64);
+    let mut at = 0;
+    while at < bytes.len() {
+        let record_start = at;
+        // The csv crate skips blank lines.
+        let blank = match bytes[at] {
+            b'\n' => Some(1),
+            b'\r' => Some(2),
+            _ => None,
+        };
+        if let Some(len) = blank {
+            (at, line) = (at + len, line + 1);
+            continue;
         }
+        line += 1;
+        let first_line = line;
+        // Cells up to the end of the record; `at` ends on its line break (or the end).
+        loop {
+            let end = if bytes.get(at) == Some(&b'"') {
+                let (close, doubled) = closing_quote(bytes, at + 1)?;
+                let inner = &text[at + 1..close];
+                line += memchr::memchr_iter(b'\n', inner.as_bytes()).count() as u64;
+                cells.push(match doubled {
+                    true => Cow::Owned(inner.replace("\"\"", "\"")),
+                    false => Cow::Borrowed(inner),
+                });
+                close + 1
+            } else {
+                let rest = &bytes[at..];
+                let end =
+                    memchr::memchr3(delimiter, b'\n', b'"', rest).map_or(bytes.len(), |i| at + i);
+                let cell = &text[at..end];
+                cells.push(Cow::Borrowed(match bytes.get(end) {
+                    Some(b'"') => return None,
+                    // `\r` occurs only before `\n` (checked by the caller): the line end's.
+                    Some(b'\n') => cell.strip_suffix('\r').unwrap_or(cell),
+                    _ => cell,
+                }));
+                end
+            };
+            match bytes.get(end) {
+                Some(&b) if b == delimiter => at = end + 1,
+                // The line end (`\r` only starts a `\r\n`), or the end of the body.
+                None | Some(b'\n' | b'\r') => {
+                    at = end;
+                    break;
+                }
+                Some(_) => return None,
+            }
+        }
+        let record = &text[record_start..at];
+        let record = record.strip_suffix('\r').unwrap_or(record);
+        push_plain_record(path, first_line, record, &cells, header, sink)?;
+        rows += 1;
+        cells.clear();
+        // Past the line break.
+        at += match bytes.get(at) {
+            Some(b'\r') => 2,
+            Some(_) => 1,
+            None => 0,
+        };
     }
-    true
+    Some(rows)
+}
+
+/// The quote that closes a quoted cell whose text starts at `from`, and whether the text
+/// holds a doubled quote; `None` when the quote is never closed.
+fn closing_quote(bytes: &[u8], mut from: usize) -> Option<(usize, bool)> {
+    let mut doubled = false;
+    loop {
+        let quote = from + memchr::memchr(b'"', &bytes[from..])?;
+        if bytes.get(quote + 1) != Some(&b'"') {
+            return Some((quote, doubled));
+        }
+        doubled = true;
+        from = quote + 2;
+    }
 }
 
 /// One record of [`read_plain_body`], cut into `cells`; `None` when `read_body` must decide.
-fn push_plain_record(
+fn push_plain_record<S: AsRef<str>>(
     path: &Path,
     line: u64,
     record: &str,
-    cells: &[&str],
+    cells: &[S],
     header: &Header,
     sink: &mut RecordSink<'_>,
 ) -> Option<()> {
@@ -340,11 +412,11 @@ fn push_plain_record(
         return None;
     }
     let map = &header.map;
-    let opt = |i: Option<usize>| i.map(|i| cells[i]);
+    let opt = |i: Option<usize>| i.map(|i| cells[i].as_ref());
     let fields = Fields {
-        item: cells[map.item],
-        annotator: cells[map.annotator],
-        label: cells[map.label],
+        item: cells[map.item].as_ref(),
+        annotator: cells[map.annotator].as_ref(),
+        label: cells[map.label].as_ref(),
         duration_s: opt(map.duration_s),
         started_at: opt(map.started_at),
         submitted_at: opt(map.submitted_at),
