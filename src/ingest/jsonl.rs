@@ -272,8 +272,9 @@ const DURATION_ROLE: usize = 3;
 
 /// The most common record line, scanned by hand without serde: one object whose values
 /// are strings without escapes, `true`, `false`, `null` or plain unsigned numbers of at
-/// most 15 digits (with a fraction only where the value is a duration or is not used), no
-/// role given twice, no `spans`. `None` for anything else, which `Flat` and `read_value`
+/// most 15 digits (with a fraction only where the value is a duration or is not used), or
+/// objects and lists under keys no role reads (checked by serde, then skipped), no role
+/// given twice, no `spans`. `None` for anything else, which `Flat` and `read_value`
 /// decide; whenever this gives fields they are the ones `Flat` gives: a string's text is
 /// the string, an integer's is its digits, and a duration is read as a number either way
 /// (`values::parse_duration` reads at most 15 digits exactly, so `8.2520` and serde's
@@ -290,6 +291,15 @@ fn plain_fields(raw: &[u8]) -> Option<FlatFields<'_>> {
             return None;
         }
         let role = role_of(key);
+        if role.is_none() && scan.nested_next() {
+            // An object or list under a key no role reads (`meta`, `data`): only checked.
+            scan.skip_value()?;
+            match scan.next_token()? {
+                b',' => continue,
+                b'}' => break,
+                _ => return None,
+            }
+        }
         let fraction_ok = matches!(role, None | Some(DURATION_ROLE));
         let value = scan.scalar(fraction_ok)?;
         if let Some(r) = role {
@@ -329,6 +339,21 @@ impl<'a> Scan<'a> {
         let b = *self.text.as_bytes().get(self.at)?;
         self.at += 1;
         Some(b)
+    }
+
+    /// Whether the next value (after any white space) is an object or a list.
+    fn nested_next(&mut self) -> bool {
+        self.skip_space();
+        matches!(self.text.as_bytes().get(self.at), Some(b'{' | b'['))
+    }
+
+    /// Step over one JSON value, checked as serde checks it; `None` when it is not valid.
+    fn skip_value(&mut self) -> Option<()> {
+        let mut values = serde_json::Deserializer::from_str(&self.text[self.at..])
+            .into_iter::<serde::de::IgnoredAny>();
+        values.next()?.ok()?;
+        self.at += values.byte_offset();
+        Some(())
     }
 
     fn expect(&mut self, token: u8) -> Option<()> {
@@ -612,6 +637,8 @@ mod tests {
             assert!(flat.fields().is_some(), "{l}");
         }
         assert!(plain_fields(lines[0].as_bytes()).is_some());
+        // An object under a key no role reads is stepped over.
+        assert!(plain_fields(lines[4].as_bytes()).is_some());
     }
 
     #[test]
@@ -648,6 +675,13 @@ mod tests {
             "nul",
             "[1]",
             r#"{"a":1}"#,
+            r#"{"a":"}","b":["]","\"["],"c":{}}"#,
+            r#"[ {"k": [null, true, 1.5e3]} ]"#,
+            "[1,",
+            r#"{"a":}"#,
+            "[1 2]",
+            r#"{"a":1}}"#,
+            "[\"\u{0}\"]",
             "123456789012345",
             "1234567890123456",
             "12345678901234.5",
@@ -675,7 +709,7 @@ mod tests {
             "lead_time",
         ];
         let mut lines = Vec::new();
-        let mut plain = 0;
+        let (mut plain, mut nested) = (0, 0);
         for _ in 0..3000 {
             let mut fields = vec![
                 format!(r#""item":"i{}""#, rng.random_range(0..50)),
@@ -694,10 +728,15 @@ mod tests {
             let sep = [",", ", ", " ,"][rng.random_range(0..3)];
             let end = ["}", " } ", "},", "}x"][rng.random_range(0..4)];
             let line = format!("{{{}{end}", fields.join(sep));
-            plain += usize::from(plain_fields(line.as_bytes()).is_some());
+            if plain_fields(line.as_bytes()).is_some() {
+                plain += 1;
+                nested += usize::from(line.contains(":{") || line.contains(":["));
+            }
             lines.push(line);
         }
         assert!(plain > 300, "{plain}");
+        // Objects and lists under keys no role reads are stepped over, not sent to serde.
+        assert!(nested > 0, "{nested}");
         let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
         assert_eq!(outcome(&lines, read_line), outcome(&lines, read_value));
     }
