@@ -925,11 +925,11 @@ impl DatasetBuilder {
     /// Append the rows of `other`, read from input that follows this builder's rows (a
     /// parallel reader builds one builder per input piece and appends them in file order).
     /// The result is the builder that pushing `other`'s rows here would give: ids are
-    /// canonicalised by `build`, and annotations keep their input order. An item's gold
-    /// label stays the first one given; the parallel reader appends only pieces whose gold
-    /// labels agree with the earlier ones (it reads conflicts sequentially, to report them).
+    /// canonicalised by `build`, and annotations keep their input order, with their label
+    /// sets and span lists. An item's gold label stays the first one given; the parallel
+    /// reader appends only pieces whose gold labels agree with the earlier ones (it reads
+    /// conflicts sequentially, to report them).
     pub fn append(&mut self, mut other: DatasetBuilder) {
-        debug_assert!(!self.has_payload() && !other.has_payload());
         self.resolve_known_annotators();
         self.items_indexed();
         // `other`'s known annotators keep their ids when they are this builder's first ones.
@@ -946,12 +946,17 @@ impl DatasetBuilder {
             None => a,
             Some(new) => annotators[new],
         };
+        let shift = self.payload.append(other.payload, &items);
         self.pending.reserve(other.pending.len());
         self.pending
             .extend(other.pending.into_iter().map(|p| PendingAnnotation {
                 item: items[p.item as usize],
                 annotator: annotator(p.annotator),
                 label: labels[p.label as usize],
+                extra: match p.extra {
+                    NO_EXTRA => NO_EXTRA,
+                    extra => extra + shift,
+                },
                 ..p
             }));
         // In item order, so that a conflict (which the parallel reader never appends) would
@@ -1046,11 +1051,6 @@ impl DatasetBuilder {
             }
         }
         self.annotators = all;
-    }
-
-    /// Whether any annotation carries a label set or spans (which `append` cannot merge).
-    pub fn has_payload(&self) -> bool {
-        !self.payload.is_empty()
     }
 
     /// Whether nothing has been added yet.

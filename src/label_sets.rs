@@ -151,6 +151,38 @@ impl PayloadBuilder {
         self.texts.entry(item).or_insert_with(|| text.to_string());
     }
 
+    /// Append `other`, collected from the input that follows this one's; `items` maps its
+    /// raw item ids to this builder's. Returns what to add to `other`'s extra indices.
+    /// Member and span label ids are first-seen ids, canonicalised by `finish` (so the
+    /// order they are merged in does not matter); an item's text stays the first one given.
+    pub(crate) fn append(&mut self, other: PayloadBuilder, items: &[u32]) -> u32 {
+        let shift = self.extras.len() as u32;
+        let (set_start, span_start) = (self.set_members.len(), self.span_flat.len());
+        let members = self.members.absorb(other.members);
+        let span_labels = self.span_labels.absorb(other.span_labels);
+        self.set_members
+            .extend(other.set_members.iter().map(|&m| members[m as usize]));
+        self.span_flat.extend(other.span_flat.iter().map(|sp| Span {
+            label: span_labels[sp.label as usize],
+            ..*sp
+        }));
+        self.extras.extend(other.extras.iter().map(|e| match *e {
+            Extra::Set { start, len } => Extra::Set {
+                start: set_start + start,
+                len,
+            },
+            Extra::Spans { start, len } => Extra::Spans {
+                start: span_start + start,
+                len,
+            },
+        }));
+        // Earlier input's text first; `other` has one text per item.
+        for (item, text) in other.texts {
+            self.texts.entry(items[item as usize]).or_insert(text);
+        }
+        shift
+    }
+
     /// Lay sets and spans out along the kept annotations, given as (extra index, canonical
     /// label name). In a multi-label dataset a plain single label is a set of one.
     pub(crate) fn finish(

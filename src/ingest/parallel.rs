@@ -17,10 +17,9 @@
 //! Whenever this path might differ, it steps aside and the caller reads the whole input
 //! sequentially: small inputs; a CSV with loose quoting (a quote inside an unquoted field),
 //! where parity does not say where records end; a gold label that differs from an earlier
-//! piece's for the same item (an error, or a skipped row, at its line); label sets and span
-//! lists; and any error in any piece,
-//! so errors are reported by the sequential reader with the file and the line, exactly as
-//! before.
+//! piece's for the same item (an error, or a skipped row, at its line); and any error in
+//! any piece, so errors are reported by the sequential reader with the file and the line,
+//! exactly as before. Label sets, span lists and item texts are appended with their rows.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -448,10 +447,6 @@ fn append_part<'o>(
     part: Option<(RecordSink<'o>, u64)>,
 ) -> Option<()> {
     let (part, rows) = part?;
-    // Label sets and spans are merged by the sequential reader only.
-    if part.builder.has_payload() {
-        return None;
-    }
     // A gold label that differs from an earlier piece's for the same item is an error at
     // its line (or, under `--on-invalid skip`, a skipped row): the sequential reader says
     // which. Gold labels that agree merge in any order.
@@ -604,6 +599,85 @@ mod tests {
             let ds = sink.builder.build(None).ok()?;
             Some(format!("{rows} {ds:?} {:?}", sink.skipped_by_reason))
         })
+    }
+
+    /// Random multi-label and span rows: a CSV whose label cells are quoted JSON lists
+    /// (some empty) or plain labels; a JSONL of label lists and plain labels; and a JSONL
+    /// of span lists with item texts that differ between rows (the first one counts).
+    fn random_payload_batch(seed: u64, rows: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut csv = b"item,annotator,label\n".to_vec();
+        let (mut sets, mut spans) = (Vec::new(), Vec::new());
+        for _ in 0..rows {
+            let item = format!("i{}", rng.random_range(0..150));
+            let annotator = format!("w{}", rng.random_range(0..25));
+            let members: Vec<String> = (0..rng.random_range(0..4))
+                .map(|_| format!("\"{}\"", ["a", "b", "c", "dé"][rng.random_range(0..4)]))
+                .collect();
+            let list = format!("[{}]", members.join(","));
+            let cell = match rng.random_range(0..6) {
+                0 => "a".to_string(),
+                _ => format!("\"{}\"", list.replace('"', "\"\"")),
+            };
+            csv.extend(format!("{item},{annotator},{cell}\n").bytes());
+            let label = match rng.random_range(0..4) {
+                0 => "\"a\"".to_string(),
+                _ => list,
+            };
+            sets.extend(
+                format!(
+                    "{{\"item\":\"{item}\",\"annotator\":\"{annotator}\",\"label\":{label}}}\n"
+                )
+                .bytes(),
+            );
+            let list: Vec<String> = (0..rng.random_range(0..3))
+                .map(|_| {
+                    let start = rng.random_range(0..20);
+                    let end = start + rng.random_range(0..5);
+                    let label = ["P", "L", "O"][rng.random_range(0..3)];
+                    format!("{{\"start\":{start},\"end\":{end},\"label\":\"{label}\"}}")
+                })
+                .collect();
+            let text = format!("text of {item}, version {}", rng.random_range(0..3));
+            spans.extend(
+                format!(
+                    "{{\"item\":\"{item}\",\"annotator\":\"{annotator}\",\"spans\":[{}],\"text\":\"{text}\"}}\n",
+                    list.join(",")
+                )
+                .bytes(),
+            );
+        }
+        (csv, sets, spans)
+    }
+
+    #[test]
+    fn label_sets_and_spans_are_read_in_pieces() {
+        let opts = IngestOptions::default();
+        for seed in 0..4 {
+            let (csv, sets, spans) = random_payload_batch(seed, 1500);
+            for (bytes, format) in [
+                (&csv, Format::Csv),
+                (&sets, Format::Jsonl),
+                (&spans, Format::Jsonl),
+            ] {
+                let mut sink = RecordSink::new(&opts);
+                let rows = read_in_pieces(Path::new("t"), bytes, format, &opts, &mut sink, 300);
+                assert!(rows.is_some(), "{format:?} seed {seed}: stepped aside");
+                let ds = sink.builder.build(None).unwrap();
+                assert!(ds.label_sets.is_some() || ds.spans.is_some());
+                let want = sequential(bytes, format, &opts);
+                assert!(want.is_some(), "{format:?} seed {seed}");
+                for piece in [7, 300, 4096] {
+                    for threads in [1, 3] {
+                        assert_eq!(
+                            in_pieces(bytes, format, &opts, piece, threads),
+                            want,
+                            "{format:?} seed {seed} piece {piece} threads {threads}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Random canonical rows: duplicates, skips (empty labels and a status column),
