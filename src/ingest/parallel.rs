@@ -1,4 +1,5 @@
-//! Parallel reading of the canonical long form (CSV, TSV, JSONL) for large inputs.
+//! Parallel reading of the canonical long form (CSV, TSV, JSONL) and of Toloka's results
+//! TSV for large inputs.
 //!
 //! The input is read as a stream of pieces of about `PIECE_BYTES`, each cut right after a
 //! record, so every piece starts at a record. Three stages run at once, with no barrier
@@ -30,7 +31,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::{delimited, detect, jsonl, Format, IngestOptions, RecordSink};
+use super::{delimited, detect, jsonl, toloka, Format, IngestOptions, RecordSink};
 use crate::dataset::KnownNames;
 
 /// Target piece size.
@@ -120,8 +121,12 @@ fn stream_file_in_pieces(
             return None;
         }
         let (first, at_end) = first_window(&mut file, piece_bytes, START_BYTES)?;
-        let format = detect::detect_from_start(path, &first, opts.format)
-            .filter(|f| matches!(f, Format::Csv | Format::Tsv | Format::Jsonl))?;
+        let format = detect::detect_from_start(path, &first, opts.format).filter(|f| {
+            matches!(
+                f,
+                Format::Csv | Format::Tsv | Format::Jsonl | Format::Toloka
+            )
+        })?;
         Some((file, first, at_end, format))
     };
     let Some((file, first, at_end, format)) = start() else {
@@ -215,8 +220,8 @@ fn read_pieces(
         first: mut window,
         mut at_end,
     } = input;
-    let (header, start) = match format {
-        Format::Csv | Format::Tsv => {
+    let (body, start) = match format {
+        Format::Csv | Format::Tsv | Format::Toloka => {
             let end = loop {
                 if let Some(i) = memchr::memchr(b'\n', &window) {
                     break i + 1;
@@ -230,10 +235,13 @@ fn read_pieces(
             if memchr::memchr_iter(b'"', &window[..end]).count() % 2 == 1 {
                 return None;
             }
-            let header = delimited::header(path, &window[..end], format, opts).ok()?;
-            (Some(header), end)
+            let body = match format {
+                Format::Toloka => Body::Toloka(window[..end].to_vec()),
+                _ => Body::Delimited(delimited::header(path, &window[..end], format, opts).ok()?),
+            };
+            (body, end)
         }
-        Format::Jsonl => (None, 0),
+        Format::Jsonl => (Body::Jsonl, 0),
         _ => return None,
     };
     let cutter = Cutter {
@@ -283,7 +291,7 @@ fn read_pieces(
                     if records.starts_with(tests::PANIC_MARKER) {
                         panic!("injected by a test");
                     }
-                    read_piece(path, header.as_ref(), records, opts, known.as_ref())
+                    read_piece(path, &body, records, opts, known.as_ref())
                 };
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(
                     |panic| {
@@ -488,11 +496,22 @@ fn absorb(into: &mut RecordSink<'_>, part: RecordSink<'_>) {
     into.accepted += part.accepted;
 }
 
+/// How the pieces of a file are read.
+enum Body {
+    /// Canonical CSV or TSV, with its parsed header line.
+    Delimited(delimited::Header),
+    /// Canonical JSONL.
+    Jsonl,
+    /// A Toloka results TSV (no quoting, one row per task): the platform's reader, on the
+    /// header line followed by the piece.
+    Toloka(Vec<u8>),
+}
+
 /// Read one piece with the sequential reader; `None` on any error. `known`: annotators
 /// of the builder the piece's will be appended to.
 fn read_piece<'o>(
     path: &Path,
-    header: Option<&delimited::Header>,
+    body: &Body,
     piece: &[u8],
     opts: &'o IngestOptions,
     known: Option<&Arc<KnownNames>>,
@@ -509,8 +528,8 @@ fn read_piece<'o>(
         sink
     };
     let mut sink = new_sink();
-    let rows = match header {
-        Some(header) => {
+    let rows = match body {
+        Body::Delimited(header) => {
             if let Some(rows) = delimited::read_plain_body(path, piece, header, &mut sink) {
                 return Some((sink, rows));
             }
@@ -521,7 +540,11 @@ fn read_piece<'o>(
             }
             delimited::read_body(path, piece, header, &mut sink).ok()?
         }
-        None => jsonl::read(path, piece, &mut sink).ok()?,
+        Body::Jsonl => jsonl::read(path, piece, &mut sink).ok()?,
+        Body::Toloka(header_line) => {
+            let text = [header_line.as_slice(), piece].concat();
+            toloka::read(path, &text, opts, &mut sink).ok()?
+        }
     };
     // A record set aside (`--on-invalid skip`) would carry a line number relative to the
     // piece: let the sequential reader locate it instead.
@@ -576,6 +599,7 @@ mod tests {
         let path = Path::new("test");
         let rows = match format {
             Format::Jsonl => jsonl::read(path, bytes, &mut sink).ok()?,
+            Format::Toloka => toloka::read(path, bytes, opts, &mut sink).ok()?,
             _ => delimited::read(path, bytes, format, opts, &mut sink).ok()?,
         };
         let ds = sink.builder.build(None).ok()?;
@@ -648,6 +672,64 @@ mod tests {
             );
         }
         (csv, sets, spans)
+    }
+
+    /// A random Toloka results TSV: items named by their `INPUT:` values (no task id),
+    /// statuses that are kept or counted, training rows, empty outputs and control tasks.
+    fn random_toloka(seed: u64, rows: usize) -> Vec<u8> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut out = "INPUT:item_id\tINPUT:text\tOUTPUT:result\tGOLDEN:result\tHINT:text\t\
+                       ASSIGNMENT:worker_id\tASSIGNMENT:status\tASSIGNMENT:submitted\n"
+            .to_string();
+        for _ in 0..rows {
+            let item = rng.random_range(0..120);
+            let label = ["", "pos", "neg", "neg"][rng.random_range(0..4)];
+            // Control tasks: items below 10, always with the same answer.
+            let golden = if item < 10 {
+                ["pos", "neg"][item % 2]
+            } else {
+                ""
+            };
+            let hint = if rng.random_range(0..30) == 0 {
+                "hint"
+            } else {
+                ""
+            };
+            let status = ["APPROVED", "SUBMITTED", "REJECTED", "ACCEPTED"][rng.random_range(0..4)];
+            out.push_str(&format!(
+                "r-{item}\ttext {item}\t{label}\t{golden}\t{hint}\tw{}\t{status}\t\
+                 2024-05-02T10:{:02}:{:02}.000\n",
+                rng.random_range(0..20),
+                rng.random_range(0..60),
+                rng.random_range(0..60)
+            ));
+        }
+        out.into_bytes()
+    }
+
+    #[test]
+    fn toloka_results_are_read_in_pieces() {
+        let opts = IngestOptions::default();
+        for seed in 0..4 {
+            let tsv = random_toloka(seed, 1500);
+            let want = sequential(&tsv, Format::Toloka, &opts);
+            assert!(want.is_some(), "seed {seed}");
+            for piece in [7, 300, 4096] {
+                for threads in [1, 3] {
+                    assert_eq!(
+                        in_pieces(&tsv, Format::Toloka, &opts, piece, threads),
+                        want,
+                        "seed {seed} piece {piece} threads {threads}"
+                    );
+                }
+            }
+        }
+        // A status Toloka does not have is an error at its line: the pieces step aside.
+        let mut bad = random_toloka(9, 500);
+        bad.extend(b"r-1\tt\tpos\t\t\tw1\tLOST\t2024-05-02T10:00:00.000\n");
+        let mut sink = RecordSink::new(&opts);
+        let rows = read_in_pieces(Path::new("t"), &bad, Format::Toloka, &opts, &mut sink, 300);
+        assert_eq!(rows, None);
     }
 
     #[test]
