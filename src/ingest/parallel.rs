@@ -1,5 +1,6 @@
-//! Parallel reading of the canonical long form (CSV, TSV, JSONL) and of Toloka's results
-//! TSV for large inputs.
+//! Parallel reading of the canonical long form (CSV, TSV, JSONL) and of the platform
+//! exports read row by row (Toloka's results TSV, MTurk's batch results CSV) for large
+//! inputs.
 //!
 //! The input is read as a stream of pieces of about `PIECE_BYTES`, each cut right after a
 //! record, so every piece starts at a record. Three stages run at once, with no barrier
@@ -31,7 +32,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::{delimited, detect, jsonl, toloka, Format, IngestOptions, RecordSink};
+use super::{delimited, detect, jsonl, mturk, toloka, Format, IngestOptions, RecordSink};
 use crate::dataset::KnownNames;
 
 /// Target piece size.
@@ -124,7 +125,7 @@ fn stream_file_in_pieces(
         let format = detect::detect_from_start(path, &first, opts.format).filter(|f| {
             matches!(
                 f,
-                Format::Csv | Format::Tsv | Format::Jsonl | Format::Toloka
+                Format::Csv | Format::Tsv | Format::Jsonl | Format::Toloka | Format::Mturk
             )
         })?;
         Some((file, first, at_end, format))
@@ -221,7 +222,7 @@ fn read_pieces(
         mut at_end,
     } = input;
     let (body, start) = match format {
-        Format::Csv | Format::Tsv | Format::Toloka => {
+        Format::Csv | Format::Tsv | Format::Toloka | Format::Mturk => {
             let end = loop {
                 if let Some(i) = memchr::memchr(b'\n', &window) {
                     break i + 1;
@@ -236,7 +237,7 @@ fn read_pieces(
                 return None;
             }
             let body = match format {
-                Format::Toloka => Body::Toloka(window[..end].to_vec()),
+                Format::Toloka | Format::Mturk => Body::Platform(format, window[..end].to_vec()),
                 _ => Body::Delimited(delimited::header(path, &window[..end], format, opts).ok()?),
             };
             (body, end)
@@ -248,7 +249,7 @@ fn read_pieces(
         rest,
         at_end,
         // RFC 4180 quoting (CSV, not TSV): a line break inside a quoted field is not a cut.
-        quoting: format == Format::Csv,
+        quoting: matches!(format, Format::Csv | Format::Mturk),
         piece_bytes,
         // Pieces being read, parsed or waiting to be appended: enough to keep every thread
         // busy, few enough to bound memory.
@@ -502,9 +503,9 @@ enum Body {
     Delimited(delimited::Header),
     /// Canonical JSONL.
     Jsonl,
-    /// A Toloka results TSV (no quoting, one row per task): the platform's reader, on the
-    /// header line followed by the piece.
-    Toloka(Vec<u8>),
+    /// A platform export read row by row (Toloka's TSV, MTurk's comma-separated CSV): the
+    /// platform's reader, on the header line followed by the piece.
+    Platform(Format, Vec<u8>),
 }
 
 /// Read one piece with the sequential reader; `None` on any error. `known`: annotators
@@ -541,9 +542,16 @@ fn read_piece<'o>(
             delimited::read_body(path, piece, header, &mut sink).ok()?
         }
         Body::Jsonl => jsonl::read(path, piece, &mut sink).ok()?,
-        Body::Toloka(header_line) => {
+        Body::Platform(format, header_line) => {
+            if *format == Format::Mturk && !strictly_quoted(piece, b',') {
+                return None;
+            }
             let text = [header_line.as_slice(), piece].concat();
-            toloka::read(path, &text, opts, &mut sink).ok()?
+            match format {
+                Format::Toloka => toloka::read(path, &text, opts, &mut sink),
+                _ => mturk::read(path, &text, opts, &mut sink),
+            }
+            .ok()?
         }
     };
     // A record set aside (`--on-invalid skip`) would carry a line number relative to the
@@ -600,6 +608,7 @@ mod tests {
         let rows = match format {
             Format::Jsonl => jsonl::read(path, bytes, &mut sink).ok()?,
             Format::Toloka => toloka::read(path, bytes, opts, &mut sink).ok()?,
+            Format::Mturk => mturk::read(path, bytes, opts, &mut sink).ok()?,
             _ => delimited::read(path, bytes, format, opts, &mut sink).ok()?,
         };
         let ds = sink.builder.build(None).ok()?;
@@ -730,6 +739,43 @@ mod tests {
         let mut sink = RecordSink::new(&opts);
         let rows = read_in_pieces(Path::new("t"), &bad, Format::Toloka, &opts, &mut sink, 300);
         assert_eq!(rows, None);
+    }
+
+    /// The MTurk fixture's assignments copied `copies` times as new HITs, some with a line
+    /// break inside a quoted cell.
+    fn mturk_batch(copies: usize) -> Vec<u8> {
+        let fixture = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/formats/mturk_batch_results.csv"
+        ))
+        .unwrap();
+        let (header, body) = fixture.split_at(fixture.find('\n').unwrap() + 1);
+        let mut out = header.to_string();
+        for c in 0..copies {
+            let copy = body.replace("EXAMPLEHITID", &format!("C{c}HITID"));
+            out.push_str(&match c % 3 {
+                0 => copy.replace("Great battery, awful", "Great battery,\nawful"),
+                _ => copy,
+            });
+        }
+        out.into_bytes()
+    }
+
+    #[test]
+    fn mturk_results_are_read_in_pieces() {
+        let opts = IngestOptions::default();
+        let csv = mturk_batch(40);
+        let want = sequential(&csv, Format::Mturk, &opts);
+        assert!(want.is_some());
+        for piece in [7, 300, 4096] {
+            for threads in [1, 3] {
+                assert_eq!(
+                    in_pieces(&csv, Format::Mturk, &opts, piece, threads),
+                    want,
+                    "piece {piece} threads {threads}"
+                );
+            }
+        }
     }
 
     #[test]
