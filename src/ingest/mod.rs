@@ -240,9 +240,9 @@ fn read_annotation_files(
             continue;
         }
         let (invalid_before, accepted_before) = (sink.invalid.len(), sink.accepted);
-        // Large canonical files are streamed: read, hashed and parsed in parallel pieces.
-        // Anything else, and anything unusual in them (gold rows, an invalid record), is
-        // read whole and then sequentially, which locates it.
+        // Large canonical, Toloka and MTurk files are streamed: read, hashed and parsed in
+        // parallel pieces. Anything else, and anything unusual in them (an invalid record,
+        // conflicting gold labels), is read whole and then sequentially, which locates it.
         let (format, sha256, rows) =
             match stage("ingest/stream", || parallel::stream_file(path, opts, sink)) {
                 Streaming::Done(s) => (s.format, s.sha256, s.rows),
