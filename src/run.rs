@@ -93,6 +93,30 @@ pub fn load_input(input: &InputArgs) -> Result<(IngestOptions, Loaded)> {
     Ok((options, loaded))
 }
 
+/// The most distinct labels (answer labels and gold labels together) a classification batch
+/// may have. Agreement, consensus and the quality signals keep label × label tables per
+/// pair, per annotator and per bootstrap replicate, so time and memory grow with the square
+/// of the label count: 1000 labels (ImageNet's classes) take minutes at 10^5 annotations,
+/// and a label column of free text or a gold column of ids would exhaust memory.
+pub const MAX_LABELS: usize = 1000;
+
+/// Refuse a classification batch whose label space is too large for its label × label
+/// tables (see [`MAX_LABELS`]), with what most often causes it.
+pub fn check_label_count(loaded: &Loaded) -> Result<()> {
+    let n = loaded.dataset.n_labels();
+    if n <= MAX_LABELS {
+        return Ok(());
+    }
+    let files: Vec<&str> = loaded.files.iter().map(|f| f.path.as_str()).collect();
+    Err(Error::Invalid(format!(
+        "{}: expected at most {MAX_LABELS} distinct labels for a classification audit, found \
+         {n} (answer and gold labels together). A label column of free text, or a gold \
+         column (--gold-col) that holds ids, gives one label per value; --task text audits \
+         free-text answers",
+        files.join(", ")
+    )))
+}
+
 /// Read a policy file, or the documented defaults.
 fn load_policy(path: Option<&Path>) -> Result<Policy> {
     match path {
@@ -360,6 +384,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 )));
             }
             let (_, loaded) = stage("ingest", || load_input(&args.input))?;
+            check_label_count(&loaded)?;
             let options = ConsensusOptions {
                 method: args.method,
                 use_gold: true,

@@ -163,3 +163,31 @@ fn mace_spam_probability_is_opt_in() {
     };
     assert_eq!(decisions(&plain), decisions(&with_mace));
 }
+
+#[test]
+fn label_spaces_too_large_for_the_label_tables_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // `labels` items, two annotators each, every item with a label of its own.
+    let write = |name: &str, labels: usize| {
+        let path = dir.path().join(name);
+        let mut csv = String::from("item,annotator,label\n");
+        for i in 0..labels {
+            csv.push_str(&format!("i{i},a,L{i}\ni{i},b,L{i}\n"));
+        }
+        std::fs::write(&path, csv).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let too_many = write("many.csv", labelaudit::run::MAX_LABELS + 1);
+    for command in ["audit", "agreement", "consensus"] {
+        let run = labelaudit(&[command, &too_many]).expect_code(1);
+        let want = format!(
+            "many.csv: expected at most {} distinct labels for a classification audit, found {}",
+            labelaudit::run::MAX_LABELS,
+            labelaudit::run::MAX_LABELS + 1
+        );
+        assert!(run.stderr.contains(&want), "{command}: {}", run.stderr);
+    }
+    // At the limit, the batch is read and aggregated.
+    let at_limit = write("limit.csv", labelaudit::run::MAX_LABELS);
+    labelaudit(&["consensus", "--method", "majority-vote", &at_limit]).expect_code(0);
+}

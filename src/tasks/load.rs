@@ -45,13 +45,17 @@ pub fn load(args: &InputArgs) -> Result<TaskLoad> {
     match args.task {
         Some(Task::Classification) => {
             let (o, l) = crate::run::load_input(args)?;
+            crate::run::check_label_count(&l)?;
             Ok(TaskLoad::Classification(o, Box::new(l)))
         }
         Some(task) => feedback(task, false, args.ingest_options()?),
         None => {
             let (o, l) = crate::run::load_input(args)?;
             match detect(&l.dataset.labels, l.dataset.n_annotations()) {
-                Task::Classification => Ok(TaskLoad::Classification(o, Box::new(l))),
+                Task::Classification => {
+                    crate::run::check_label_count(&l)?;
+                    Ok(TaskLoad::Classification(o, Box::new(l)))
+                }
                 task => feedback(task, true, o),
             }
         }
