@@ -11,6 +11,10 @@
 #                                            checkout's release build)
 #        REPEAT=2                            rounds
 #
+# Cost: the shapes take about 12 times the batch's CSV on disk (about 9 GB at 10^7 rows, in
+# $DATA/shapes<ROWS>), and at 10^7 the multi-label and span shapes take minutes each (their
+# Dawid-Skene fit has one category per distinct answer; BENCHMARKS.md).
+#
 # Prints, per shape and build: the ingest stage's wall time, the audit's wall time and peak
 # memory. Every build must give the same report for a shape (apart from the file's name):
 # the script says so, or says DIFF.
