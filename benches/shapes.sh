@@ -11,7 +11,7 @@
 #                                            checkout's release build)
 #        REPEAT=2                            rounds
 #
-# Cost: the shapes take about 12 times the batch's CSV on disk (about 9 GB at 10^7 rows, in
+# Cost: the shapes take about 20 times the batch's CSV on disk (about 16 GB at 10^7 rows, in
 # $DATA/shapes<ROWS>), and at 10^7 the multi-label and span shapes take minutes each (their
 # Dawid-Skene fit has one category per distinct answer; BENCHMARKS.md).
 #
