@@ -882,6 +882,19 @@ impl DatasetBuilder {
         self.push_extra(row, extra);
     }
 
+    /// Give indexed `item` the gold `label` unless it has one; a different one is the
+    /// builder's first gold conflict (reported by `build`).
+    fn add_gold(&mut self, item: u32, label: u32) {
+        let first = *self.gold.entry(item).or_insert(label);
+        if first != label && self.gold_conflict.is_none() {
+            self.gold_conflict = Some(BuildError::ConflictingGold {
+                item: self.items.names[item as usize].to_string(),
+                first: self.labels.names[first as usize].to_string(),
+                second: self.labels.names[label as usize].to_string(),
+            });
+        }
+    }
+
     fn push_extra(&mut self, row: Row<'_>, extra: u32) {
         let item = if self.lazy_items && row.gold.is_none() {
             self.items.push_unless_last(row.item)
@@ -890,14 +903,7 @@ impl DatasetBuilder {
         };
         if let Some(gold) = row.gold.filter(|g| !g.is_empty()) {
             let label = self.labels.intern(gold);
-            let previous = *self.gold.entry(item).or_insert(label);
-            if previous != label && self.gold_conflict.is_none() {
-                self.gold_conflict = Some(BuildError::ConflictingGold {
-                    item: row.item.to_string(),
-                    first: self.labels.names[previous as usize].to_string(),
-                    second: gold.to_string(),
-                });
-            }
+            self.add_gold(item, label);
         }
         if row.label.is_empty() {
             self.empty_label += 1;
@@ -964,15 +970,7 @@ impl DatasetBuilder {
         let mut gold: Vec<(u32, u32)> = other.gold.into_iter().collect();
         gold.sort_unstable();
         for (item, label) in gold {
-            let (item, label) = (items[item as usize], labels[label as usize]);
-            let first = *self.gold.entry(item).or_insert(label);
-            if first != label && self.gold_conflict.is_none() {
-                self.gold_conflict = Some(BuildError::ConflictingGold {
-                    item: self.items.names[item as usize].to_string(),
-                    first: self.labels.names[first as usize].to_string(),
-                    second: self.labels.names[label as usize].to_string(),
-                });
-            }
+            self.add_gold(items[item as usize], labels[label as usize]);
         }
         if self.gold_conflict.is_none() {
             self.gold_conflict = other.gold_conflict;
@@ -1511,6 +1509,46 @@ mod tests {
             "p-2026q4-batch3-item000123",
             "p-2026q4-batch3-item000123"
         ));
+    }
+
+    #[test]
+    fn a_second_gold_label_is_a_conflict_when_pushed_or_appended() {
+        let row = |item, annotator, gold| Row {
+            item,
+            annotator,
+            label: "x",
+            gold: Some(gold),
+            ..Row::default()
+        };
+        let want = BuildError::ConflictingGold {
+            item: "i1".into(),
+            first: "a".into(),
+            second: "b".into(),
+        };
+        // In one builder: the first label stays, the second is the conflict.
+        let mut one = DatasetBuilder::default();
+        for r in [
+            row("i0", "w1", "b"),
+            row("i1", "w1", "a"),
+            row("i1", "w2", "b"),
+        ] {
+            one.push(r);
+        }
+        assert_eq!(one.build(None).err(), Some(want.clone()));
+        // Across an append, the earlier builder's label comes first.
+        let (mut first, mut second) = (DatasetBuilder::default(), DatasetBuilder::default());
+        first.push(row("i1", "w1", "a"));
+        second.push(row("i0", "w1", "b"));
+        second.push(row("i1", "w2", "b"));
+        first.append(second);
+        assert_eq!(first.build(None).err(), Some(want));
+        // Agreeing labels are no conflict.
+        let mut agree = DatasetBuilder::default();
+        agree.push(row("i1", "w1", "a"));
+        let mut more = DatasetBuilder::default();
+        more.push(row("i1", "w2", "a"));
+        agree.append(more);
+        assert!(agree.build(None).unwrap().has_gold());
     }
 
     #[test]
