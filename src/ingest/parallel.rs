@@ -634,6 +634,29 @@ mod tests {
         })
     }
 
+    /// Assert that `bytes`, read in pieces of each size in `pieces` on 1 and on 3 threads,
+    /// gives what the sequential reader gives, and that the latter reads it (`what` names
+    /// the case in messages).
+    fn assert_pieces_read_as_sequential(
+        bytes: &[u8],
+        format: Format,
+        opts: &IngestOptions,
+        pieces: &[usize],
+        what: &str,
+    ) {
+        let want = sequential(bytes, format, opts);
+        assert!(want.is_some(), "{what}: the sequential reader refused it");
+        for &piece in pieces {
+            for threads in [1, 3] {
+                assert_eq!(
+                    in_pieces(bytes, format, opts, piece, threads),
+                    want,
+                    "{what} piece {piece} threads {threads}"
+                );
+            }
+        }
+    }
+
     /// Random multi-label and span rows: a CSV whose label cells are quoted JSON lists
     /// (some empty) or plain labels; a JSONL of label lists and plain labels; and a JSONL
     /// of span lists with item texts that differ between rows (the first one counts).
@@ -721,17 +744,8 @@ mod tests {
         let opts = IngestOptions::default();
         for seed in 0..4 {
             let tsv = random_toloka(seed, 1500);
-            let want = sequential(&tsv, Format::Toloka, &opts);
-            assert!(want.is_some(), "seed {seed}");
-            for piece in [7, 300, 4096] {
-                for threads in [1, 3] {
-                    assert_eq!(
-                        in_pieces(&tsv, Format::Toloka, &opts, piece, threads),
-                        want,
-                        "seed {seed} piece {piece} threads {threads}"
-                    );
-                }
-            }
+            let what = format!("seed {seed}");
+            assert_pieces_read_as_sequential(&tsv, Format::Toloka, &opts, &[7, 300, 4096], &what);
         }
         // A status Toloka does not have is an error at its line: the pieces step aside.
         let mut bad = random_toloka(9, 500);
@@ -765,17 +779,7 @@ mod tests {
     fn mturk_results_are_read_in_pieces() {
         let opts = IngestOptions::default();
         let csv = mturk_batch(40);
-        let want = sequential(&csv, Format::Mturk, &opts);
-        assert!(want.is_some());
-        for piece in [7, 300, 4096] {
-            for threads in [1, 3] {
-                assert_eq!(
-                    in_pieces(&csv, Format::Mturk, &opts, piece, threads),
-                    want,
-                    "piece {piece} threads {threads}"
-                );
-            }
-        }
+        assert_pieces_read_as_sequential(&csv, Format::Mturk, &opts, &[7, 300, 4096], "mturk");
     }
 
     #[test]
@@ -793,17 +797,8 @@ mod tests {
                 assert!(rows.is_some(), "{format:?} seed {seed}: stepped aside");
                 let ds = sink.builder.build(None).unwrap();
                 assert!(ds.label_sets.is_some() || ds.spans.is_some());
-                let want = sequential(bytes, format, &opts);
-                assert!(want.is_some(), "{format:?} seed {seed}");
-                for piece in [7, 300, 4096] {
-                    for threads in [1, 3] {
-                        assert_eq!(
-                            in_pieces(bytes, format, &opts, piece, threads),
-                            want,
-                            "{format:?} seed {seed} piece {piece} threads {threads}"
-                        );
-                    }
-                }
+                let what = format!("{format:?} seed {seed}");
+                assert_pieces_read_as_sequential(bytes, format, &opts, &[7, 300, 4096], &what);
             }
         }
     }
@@ -867,17 +862,8 @@ mod tests {
                 (&tsv, Format::Tsv),
                 (&jsonl, Format::Jsonl),
             ] {
-                let want = sequential(bytes, format, &opts);
-                assert!(want.is_some(), "{format:?}");
-                for piece in [1, 7, 100, 4096] {
-                    for threads in [1, 3] {
-                        assert_eq!(
-                            in_pieces(bytes, format, &opts, piece, threads),
-                            want,
-                            "{format:?} seed {seed} piece {piece} threads {threads}"
-                        );
-                    }
-                }
+                let what = format!("{format:?} seed {seed}");
+                assert_pieces_read_as_sequential(bytes, format, &opts, &[1, 7, 100, 4096], &what);
             }
         }
     }
@@ -929,20 +915,11 @@ mod tests {
         for seed in 0..4 {
             let (csv, _, _) = random_batch(seed, 2000);
             let agreeing = with_gold_column(&csv, false);
-            let want = sequential(&agreeing, Format::Csv, &opts);
-            assert!(want.is_some(), "seed {seed}");
             let mut sink = RecordSink::new(&opts);
             delimited::read(Path::new("t"), &agreeing, Format::Csv, &opts, &mut sink).unwrap();
             assert!(sink.builder.build(None).unwrap().has_gold(), "seed {seed}");
-            for piece in [7, 100, 4096] {
-                for threads in [1, 3] {
-                    assert_eq!(
-                        in_pieces(&agreeing, Format::Csv, &opts, piece, threads),
-                        want,
-                        "seed {seed} piece {piece} threads {threads}"
-                    );
-                }
-            }
+            let what = format!("seed {seed}");
+            assert_pieces_read_as_sequential(&agreeing, Format::Csv, &opts, &[7, 100, 4096], &what);
             // A second gold label for an item is an error (or a skipped row) at its line:
             // the pieces step aside for the sequential reader, whatever their size.
             let conflicting = with_gold_column(&csv, true);
@@ -1223,17 +1200,8 @@ mod tests {
         let opts = IngestOptions::default();
         for seed in 0..6 {
             let csv = random_quoted(seed, 1500);
-            let want = sequential(&csv, Format::Csv, &opts);
-            assert!(want.is_some());
-            for piece in [1, 7, 100, 4096] {
-                for threads in [1, 3] {
-                    assert_eq!(
-                        in_pieces(&csv, Format::Csv, &opts, piece, threads),
-                        want,
-                        "seed {seed} piece {piece} threads {threads}"
-                    );
-                }
-            }
+            let what = format!("seed {seed}");
+            assert_pieces_read_as_sequential(&csv, Format::Csv, &opts, &[1, 7, 100, 4096], &what);
         }
     }
 
