@@ -42,20 +42,21 @@ pub fn load(args: &InputArgs) -> Result<TaskLoad> {
             options,
         })
     };
+    // Classification batches must fit the label × label tables of the analyses.
+    let classification = |options: IngestOptions, loaded: Loaded| -> Result<TaskLoad> {
+        crate::run::check_label_count(&loaded)?;
+        Ok(TaskLoad::Classification(options, Box::new(loaded)))
+    };
     match args.task {
         Some(Task::Classification) => {
             let (o, l) = crate::run::load_input(args)?;
-            crate::run::check_label_count(&l)?;
-            Ok(TaskLoad::Classification(o, Box::new(l)))
+            classification(o, l)
         }
         Some(task) => feedback(task, false, args.ingest_options()?),
         None => {
             let (o, l) = crate::run::load_input(args)?;
             match detect(&l.dataset.labels, l.dataset.n_annotations()) {
-                Task::Classification => {
-                    crate::run::check_label_count(&l)?;
-                    Ok(TaskLoad::Classification(o, Box::new(l)))
-                }
+                Task::Classification => classification(o, l),
                 task => feedback(task, true, o),
             }
         }
