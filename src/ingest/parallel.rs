@@ -7,10 +7,10 @@
 //! between them: one thread reads the pieces in file order into a few reused buffers (fresh
 //! memory as large as the file would cost a page fault per 4 KiB) and hashes them; the
 //! rayon threads read each piece as it comes with the ordinary sequential reader
-//! (`delimited::read` with the header line put in front, or `jsonl::read`; a CSV or TSV
-//! piece the csv crate would only split by `delimited::read_plain_body`) into its own
-//! `RecordSink`; a third thread appends the pieces' builders in file order and hands their
-//! buffers back. Appending keeps input order and ids are canonicalised when the dataset is
+//! (`delimited::read_body` with the parsed header, `jsonl::read`, or the platform's reader
+//! with the header line put in front; a CSV or TSV piece that quotes as RFC 4180 says is
+//! split by `delimited::read_plain_body`) into its own `RecordSink`; a third thread
+//! appends the pieces' builders in file order and hands their buffers back. Appending keeps input order and ids are canonicalised when the dataset is
 //! built, so the result is the one the sequential reader gives, for any thread count.
 //!
 //! In a CSV with quotes a line break inside a quoted field is not a cut: cuts follow the
@@ -543,7 +543,9 @@ fn read_piece<'o>(
         }
         Body::Jsonl => jsonl::read(path, piece, &mut sink).ok()?,
         Body::Platform(format, header_line) => {
-            if *format == Format::Mturk && !strictly_quoted(piece, b',') {
+            // MTurk's reader is the csv crate's, with the delimiter found in the header.
+            let strict = || strictly_quoted(piece, delimited::delimiter(header_line, Format::Csv));
+            if *format == Format::Mturk && !strict() {
                 return None;
             }
             let text = [header_line.as_slice(), piece].concat();
